@@ -1,0 +1,315 @@
+"""The `opsdesk` command: set up, seed, serve, train, benchmark."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from api.settings import REPO_ROOT, get_settings
+
+RASA_VENV = REPO_ROOT / ".venv-rasa"
+RASA_BIN = RASA_VENV / "bin"
+MODELS = REPO_ROOT / "models"
+MODEL_NAME = "opsdesk"
+TRAINING_INPUTS = ("bot", "data/nlu", "data/rules", "data/stories")
+# Rasa 3.6's old stack is noisy at start-up; none of it is for the user.
+QUIET_RASA_ENV = {
+    "TF_CPP_MIN_LOG_LEVEL": "3",
+    "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+    "PYTHONWARNINGS": "ignore",
+    "RASA_TELEMETRY_ENABLED": "false",
+    "LOG_LEVEL_LIBRARIES": "ERROR",
+}
+
+
+def cmd_api(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.app import create_app
+
+    uvicorn.run(
+        create_app(),
+        host=args.host,
+        port=args.port,
+        access_log=False,
+        log_level=get_settings().log_level,
+        timeout_graceful_shutdown=2,
+    )
+    return 0
+
+
+def cmd_migrate(_args: argparse.Namespace) -> int:
+    from api.db import get_engine
+    from api.migrate import upgrade
+
+    upgrade(get_engine())
+    print("database is at the newest schema")
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    from api.db import get_engine
+    from api.seed import seed
+
+    seed(get_engine(), get_settings(), orders=args.orders)
+    return 0
+
+
+def ensure_rasa_env() -> None:
+    """Create or update .venv-rasa from the pinned list (a no-op when it is current)."""
+    subprocess.run(["bash", str(REPO_ROOT / "scripts" / "setup-rasa-venv.sh")], check=True)
+
+
+def training_fingerprint() -> str:
+    digest = hashlib.sha256()
+    for top in TRAINING_INPUTS:
+        for path in sorted((REPO_ROOT / top).rglob("*")):
+            if path.is_file() and path.suffix in {".yml", ".yaml"}:
+                digest.update(str(path.relative_to(REPO_ROOT)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def model_path() -> Path:
+    return MODELS / f"{MODEL_NAME}.tar.gz"
+
+
+def train(force: bool = False) -> Path:
+    """Train the Rasa model unless the newest one was trained from the same data and config."""
+    fingerprint = training_fingerprint()
+    stamp = MODELS / f"{MODEL_NAME}.fingerprint"
+    if not force and model_path().exists() and stamp.exists() and stamp.read_text() == fingerprint:
+        print(f"model is current: {model_path().relative_to(REPO_ROOT)}")
+        return model_path()
+    ensure_rasa_env()
+    print("training the assistant (about 2 minutes) ...", flush=True)
+    started = time.perf_counter()
+    subprocess.run(
+        [
+            str(RASA_BIN / "rasa"),
+            "train",
+            "--domain",
+            "bot/domain",
+            "--config",
+            "bot/config.yml",
+            "--data",
+            "data/nlu",
+            "data/rules",
+            "data/stories",
+            "--out",
+            str(MODELS),
+            "--fixed-model-name",
+            MODEL_NAME,
+            "--quiet",
+        ],
+        cwd=REPO_ROOT,
+        env={**os.environ, **QUIET_RASA_ENV},
+        check=True,
+    )
+    stamp.write_text(fingerprint)
+    print(
+        f"trained in {time.perf_counter() - started:.0f} s: {model_path().relative_to(REPO_ROOT)}"
+    )
+    return model_path()
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    train(force=args.force)
+    return 0
+
+
+def process_specs(
+    api_port: int, rasa_port: int, actions_port: int
+) -> dict[str, tuple[list[str], str]]:
+    """name -> (command, readiness URL) for the three processes of OpsDesk."""
+    py = sys.executable
+    return {
+        "api": (
+            [py, "-m", "api.cli", "api", "--port", str(api_port)],
+            f"http://127.0.0.1:{api_port}/healthz",
+        ),
+        "actions": (
+            [
+                str(RASA_BIN / "python"),
+                "-m",
+                "rasa_sdk",
+                "--actions",
+                "actions",
+                "--port",
+                str(actions_port),
+            ],
+            f"http://127.0.0.1:{actions_port}/health",
+        ),
+        "rasa": (
+            [
+                str(RASA_BIN / "rasa"),
+                "run",
+                "--enable-api",
+                "--interface",
+                "127.0.0.1",
+                "--port",
+                str(rasa_port),
+                "--model",
+                str(model_path()),
+                "--endpoints",
+                "bot/endpoints.yml",
+                "--credentials",
+                "bot/credentials.yml",
+            ],
+            f"http://127.0.0.1:{rasa_port}/status",
+        ),
+    }
+
+
+def start_processes(
+    api_port: int = 8000,
+    rasa_port: int = 5005,
+    actions_port: int = 5055,
+    log_dir: Path | None = None,
+    timeout: float = 120.0,
+) -> dict[str, subprocess.Popen]:
+    """Start api, actions and rasa; return once each answers (or raise, stopping them)."""
+    settings = get_settings()
+    env = {
+        **os.environ,
+        **QUIET_RASA_ENV,
+        "OPSDESK_SERVICE_KEY": settings.service_key,
+        "OPSDESK_API_URL": f"http://127.0.0.1:{api_port}",
+        "OPSDESK_ACTIONS_URL": f"http://127.0.0.1:{actions_port}/webhook",
+        "OPSDESK_RASA_URL": f"http://127.0.0.1:{rasa_port}",
+        "OPSDESK_VAR_DIR": str(settings.var_dir),
+        "PYTHONPATH": str(REPO_ROOT),
+    }
+    (settings.var_dir / "rasa").mkdir(parents=True, exist_ok=True)
+    log_dir = log_dir or settings.var_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    procs: dict[str, subprocess.Popen] = {}
+    specs = process_specs(api_port, rasa_port, actions_port)
+    try:
+        for name, (command, _url) in specs.items():
+            log = open(log_dir / f"{name}.log", "ab")  # noqa: SIM115 (lives as long as the process)
+            procs[name] = subprocess.Popen(
+                command,
+                cwd=REPO_ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        pending = dict(specs)
+        while pending:
+            for name in list(pending):
+                if procs[name].poll() is not None:
+                    raise RuntimeError(f"{name} exited at start; see {log_dir / (name + '.log')}")
+                try:
+                    if httpx.get(pending[name][1], timeout=1.0).status_code == 200:
+                        del pending[name]
+                except httpx.HTTPError:
+                    pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"not ready after {timeout:.0f} s: {', '.join(pending)}")
+            time.sleep(0.5)
+    except BaseException:
+        stop_processes(procs)
+        raise
+    return procs
+
+
+def stop_processes(procs: dict[str, subprocess.Popen]) -> None:
+    for proc in procs.values():
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    for proc in procs.values():
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from api.db import get_engine
+    from api.seed import seed
+
+    settings = get_settings()
+    ensure_rasa_env()
+    seed(get_engine(), settings)
+    train()
+    print("starting api, actions and rasa ...", flush=True)
+    procs = start_processes(args.port, args.rasa_port, args.actions_port)
+    base = f"http://127.0.0.1:{args.port}"
+    print(
+        f"""
+OpsDesk is running.
+  ops API        {base}/docs   (admin key in {settings.var_dir / "secrets.json"})
+  REST channel   http://127.0.0.1:{args.rasa_port}/webhooks/rest/webhook
+  logs           {settings.var_dir / "logs"}
+Try: curl -s -XPOST http://127.0.0.1:{args.rasa_port}/webhooks/rest/webhook \\
+       -d '{{"sender": "me", "message": "where is my order #10001? jane.doe@example.com"}}'
+Ctrl-C stops all three.""",
+        flush=True,
+    )
+    try:
+        while all(p.poll() is None for p in procs.values()):
+            time.sleep(1)
+        dead = [n for n, p in procs.items() if p.poll() is not None]
+        print(f"stopped: {', '.join(dead)} exited; see the logs", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopping ...")
+        return 0
+    finally:
+        stop_processes(procs)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    bench_dir = REPO_ROOT / "bench"
+    scripts = sorted(bench_dir.glob("bench_*.py"))
+    if args.only:
+        scripts = [s for s in scripts if args.only in s.name]
+    status = 0
+    for script in scripts:
+        print(f"== {script.name}", flush=True)
+        result = subprocess.run([sys.executable, str(script), *args.extra], cwd=REPO_ROOT)
+        status = status or result.returncode
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="opsdesk", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("up", help="set up and start api, actions and rasa")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--rasa-port", type=int, default=5005)
+    p.add_argument("--actions-port", type=int, default=5055)
+    p.set_defaults(func=cmd_up)
+    p = sub.add_parser("api", help="serve the api process only")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(func=cmd_api)
+    p = sub.add_parser("seed", help="migrate and load the demo store")
+    p.add_argument("--orders", type=int, default=0, help="also generate N more orders")
+    p.set_defaults(func=cmd_seed)
+    p = sub.add_parser("migrate", help="bring the database to the newest schema")
+    p.set_defaults(func=cmd_migrate)
+    p = sub.add_parser("train", help="train the Rasa model into models/")
+    p.add_argument("--force", action="store_true", help="train even when nothing changed")
+    p.set_defaults(func=cmd_train)
+    p = sub.add_parser("bench", help="run the benchmarks in bench/")
+    p.add_argument("--only", help="run only scripts whose name contains this")
+    p.add_argument("extra", nargs="*", help="arguments passed to every benchmark")
+    p.set_defaults(func=cmd_bench)
+    args = parser.parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,87 @@
+"""Request-scoped dependencies: the database session, the caller's role, list paging."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from sqlalchemy.orm import Session
+
+from api.db import get_sessionmaker
+from api.errors import ApiError
+from api.ops.auth.service import Principal, principal_for_key
+from api.settings import get_settings
+
+
+def get_db() -> Iterator[Session]:
+    """One session per request; the route (or the flow it calls) owns the commit."""
+    session = get_sessionmaker()()
+    try:
+        yield session
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+DbSession = Annotated[Session, Depends(get_db)]
+
+
+def get_principal(request: Request, db: DbSession) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise ApiError(401, "unauthorized", "Missing bearer key")
+    principal = principal_for_key(db_session=db, settings=get_settings(), key=key.strip())
+    if principal is None:
+        raise ApiError(401, "unauthorized", "Unknown or revoked key")
+    return principal
+
+
+def require(*roles: str) -> Callable[..., Principal]:
+    """A dependency that admits only callers holding one of `roles`."""
+
+    def dependency(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+        if principal.role not in roles:
+            raise ApiError(
+                403, "forbidden", f"This route needs one of the roles: {', '.join(roles)}"
+            )
+        return principal
+
+    return dependency
+
+
+Staff = Annotated[Principal, Depends(require("admin", "agent"))]
+StaffOrService = Annotated[Principal, Depends(require("admin", "agent", "service"))]
+Admin = Annotated[Principal, Depends(require("admin"))]
+Service = Annotated[Principal, Depends(require("service", "admin"))]
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="Retries with the same key return the first result and create nothing new.",
+    ),
+]
+
+
+def encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int | None:
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        prefix, _, value = raw.partition(":")
+        if prefix != "id":
+            raise ValueError
+        return int(value)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise ApiError(400, "invalid_cursor", "The cursor is not one this API gave out") from exc

@@ -1,0 +1,46 @@
+"""Every table, imported in one place so metadata (and Alembic) sees them all."""
+
+from api.db import Base
+from api.ops.audit.models import AuditEntry
+from api.ops.auth.models import Agent, ApiKey
+from api.ops.catalog.models import Product, Variant
+from api.ops.common.idempotency import IdempotencyRecord
+from api.ops.conversations.models import Conversation, Message
+from api.ops.customers.models import Customer
+from api.ops.inventory.models import InventoryLevel, Location
+from api.ops.kb.models import KbArticle
+from api.ops.orders.models import (
+    Order,
+    OrderLine,
+    Payment,
+    Shipment,
+    TrackingEvent,
+    VerificationFailure,
+)
+from api.ops.returns.models import Rma, RmaLine
+from api.ops.tickets.models import Ticket
+
+__all__ = [
+    "Agent",
+    "ApiKey",
+    "AuditEntry",
+    "Base",
+    "Conversation",
+    "Customer",
+    "IdempotencyRecord",
+    "InventoryLevel",
+    "KbArticle",
+    "Location",
+    "Message",
+    "Order",
+    "OrderLine",
+    "Payment",
+    "Product",
+    "Rma",
+    "RmaLine",
+    "Shipment",
+    "Ticket",
+    "TrackingEvent",
+    "Variant",
+    "VerificationFailure",
+]

@@ -1,0 +1,68 @@
+"""API keys and agent passwords."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.ops.auth.models import Agent, ApiKey
+from api.settings import Settings
+
+ROLES = ("admin", "agent", "service")
+_hasher = PasswordHasher()
+
+
+@dataclass(frozen=True)
+class Principal:
+    role: str
+    name: str
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except VerificationError:
+        return False
+
+
+def principal_for_key(*, db_session: Session, settings: Settings, key: str) -> Principal | None:
+    """Who holds this key: one of the configured keys, or an unrevoked key in the database."""
+    for role, configured in (
+        ("admin", settings.admin_key),
+        ("service", settings.service_key),
+        ("agent", settings.agent_key),
+    ):
+        if configured and hmac.compare_digest(key.encode(), configured.encode()):
+            return Principal(role=role, name=f"{role}-key")
+    row = db_session.scalar(
+        select(ApiKey).where(ApiKey.key_hash == hash_key(key), ApiKey.revoked_at.is_(None))
+    )
+    return Principal(role=row.role, name=row.name) if row else None
+
+
+def create_key(*, db_session: Session, name: str, role: str, agent_id: int | None = None) -> str:
+    """Create a key and return it in clear, once; only its hash is kept."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role}")
+    key = secrets.token_urlsafe(32)
+    db_session.add(ApiKey(name=name, key_hash=hash_key(key), role=role, agent_id=agent_id))
+    return key
+
+
+def get_agent_by_email(*, db_session: Session, email: str) -> Agent | None:
+    return db_session.scalar(select(Agent).where(Agent.email == email.strip().lower()))

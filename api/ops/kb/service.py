@@ -1,0 +1,305 @@
+"""Knowledge-base search: BM25 over the articles (title, question variants, tags, answer),
+plus answers built from the catalog's product attributes. The index is rebuilt whenever an
+article or product changes, so edits show without retraining anything."""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections import Counter
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.ops.catalog.models import Product
+from api.ops.kb.models import KbArticle
+
+K1, B = 1.2, 0.75
+# The share of the query's information a best answer must cover to be given without hedging.
+CONFIDENT_COVERAGE = 0.5
+
+_STOP = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "can",
+        "could",
+        "do",
+        "does",
+        "did",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "hi",
+        "hello",
+        "hey",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "just",
+        "me",
+        "my",
+        "of",
+        "on",
+        "or",
+        "our",
+        "please",
+        "so",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "u",
+        "ur",
+        "us",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "yours",
+        "im",
+        "i'm",
+        "it's",
+        "thanks",
+        "thank",
+        "pls",
+        "plz",
+    ]
+)
+_SYNONYMS = {
+    "wash": "care",
+    "washing": "care",
+    "clean": "care",
+    "dry": "care",
+    "iron": "care",
+    "fabric": "material",
+    "made": "material",
+    "materials": "material",
+    "cotton": "material",
+    "fit": "fit",
+    "fits": "fit",
+    "sizing": "size",
+    "sizes": "size",
+    "small": "size",
+    "large": "size",
+    "big": "size",
+    "tight": "size",
+    "measurements": "dimensions",
+    "delivery": "shipping",
+    "ship": "shipping",
+    "shipped": "shipping",
+    "deliver": "shipping",
+    "postage": "shipping",
+    "refunds": "refund",
+    "returns": "return",
+    "returning": "return",
+    "pay": "payment",
+    "paying": "payment",
+    "afterpay": "klarna",
+    "installments": "klarna",
+    "abroad": "international",
+    "overseas": "international",
+    "canada": "international",
+    "uk": "international",
+    "europe": "international",
+    "australia": "international",
+}
+
+
+def tokens(text: str) -> list[str]:
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    out = []
+    for w in words:
+        if w in _STOP or len(w) < 2:
+            continue
+        w = _SYNONYMS.get(w, w)
+        if len(w) > 4 and w.endswith("s") and not w.endswith("ss"):
+            w = w[:-1]
+        out.append(w)
+    return out
+
+
+@dataclass(frozen=True)
+class Doc:
+    id: str
+    title: str
+    answer: str
+    source: str  # faq or catalog
+    style: str | None
+    category: str | None
+    terms: Counter[str]
+    length: int
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    title: str
+    answer: str
+    score: float
+    bm25: float
+    source: str
+
+
+_ATTRIBUTE_QUESTIONS = {
+    "material": "What is the {name} made of?",
+    "care": "How do I wash and care for the {name}?",
+    "fit": "How does the {name} fit? Sizing advice",
+    "dimensions": "What are the measurements and dimensions of the {name}?",
+}
+
+
+class Index:
+    def __init__(self, docs: list[Doc]) -> None:
+        self.docs = docs
+        self.avg_len = sum(d.length for d in docs) / max(len(docs), 1)
+        df: Counter[str] = Counter()
+        for d in docs:
+            df.update(d.terms.keys())
+        n = len(docs)
+        self.idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
+        self.max_idf = math.log(1 + (n + 0.5) / 0.5) if n else 1.0
+
+    def search(self, query: str, *, style: str | None, limit: int) -> list[Hit]:
+        q = tokens(query)
+        if not q:
+            return []
+        q_weight = sum(self.idf.get(t, self.max_idf) for t in set(q))
+        hits = []
+        for d in self.docs:
+            score = 0.0
+            matched = 0.0
+            for t in set(q):
+                tf = d.terms.get(t, 0)
+                if not tf:
+                    continue
+                idf = self.idf[t]
+                matched += idf
+                score += idf * tf * (K1 + 1) / (tf + K1 * (1 - B + B * d.length / self.avg_len))
+            if score <= 0:
+                continue
+            if style and d.style == style:
+                score *= 1.5
+                matched = min(q_weight, matched + 0.25 * q_weight)
+            elif style and d.style and d.style != style:
+                score *= 0.5
+            hits.append(
+                Hit(
+                    id=d.id,
+                    title=d.title,
+                    answer=d.answer,
+                    bm25=score,
+                    score=round(min(matched / q_weight, 1.0), 3),
+                    source=d.source,
+                )
+            )
+        hits.sort(key=lambda h: (-h.bm25, h.id))
+        return hits[:limit]
+
+
+def _article_doc(a: KbArticle) -> Doc:
+    # Question variants and title say what the article answers: weigh them double.
+    head = " ".join([a.title, *a.questions, *a.tags])
+    terms = Counter(tokens(head) * 2 + tokens(a.answer))
+    return Doc(
+        id=f"faq:{a.slug}",
+        title=a.title,
+        answer=a.answer,
+        source="faq",
+        style=a.style,
+        category=a.category,
+        terms=terms,
+        length=sum(terms.values()),
+    )
+
+
+def _product_docs(p: Product) -> list[Doc]:
+    docs = []
+    names = " ".join([p.name, *(p.aliases or [])])
+    for attr, template in _ATTRIBUTE_QUESTIONS.items():
+        value = (p.attributes or {}).get(attr)
+        if not value:
+            continue
+        title = template.format(name=p.name)
+        answer = f"{p.name} — {attr}: {value}"
+        terms = Counter(tokens(f"{title} {names} {attr}") * 2 + tokens(value))
+        docs.append(
+            Doc(
+                id=f"catalog:{p.style}:{attr}",
+                title=title,
+                answer=answer,
+                source="catalog",
+                style=p.style,
+                category=p.category,
+                terms=terms,
+                length=sum(terms.values()),
+            )
+        )
+    return docs
+
+
+_lock = threading.Lock()
+_index: Index | None = None
+_version: tuple | None = None
+
+
+def _current_version(db_session: Session) -> tuple:
+    a = db_session.execute(select(func.count(KbArticle.id), func.max(KbArticle.updated_at))).one()
+    p = db_session.execute(select(func.count(Product.id), func.max(Product.id))).one()
+    return (a[0], str(a[1]), p[0], p[1])
+
+
+def get_index(*, db_session: Session) -> Index:
+    """The search index, rebuilt when articles or products have changed."""
+    global _index, _version
+    version = _current_version(db_session)
+    with _lock:
+        if _index is None or version != _version:
+            docs = [_article_doc(a) for a in db_session.scalars(select(KbArticle))]
+            for p in db_session.scalars(select(Product)):
+                docs.extend(_product_docs(p))
+            _index, _version = Index(docs), version
+        return _index
+
+
+def search(*, db_session: Session, q: str, style: str | None = None, limit: int = 5) -> list[Hit]:
+    """Best answers first; `score` is how much of the question the answer covers (0..1)."""
+    return get_index(db_session=db_session).search(
+        q, style=style.upper() if style else None, limit=limit
+    )
+
+
+def is_confident(hits: list[Hit]) -> bool:
+    return bool(hits) and hits[0].score >= CONFIDENT_COVERAGE

@@ -1,0 +1,49 @@
+"""Routes of /api/v1/kb."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from api.deps import DbSession, StaffOrService
+from api.ops.kb import service
+
+router = APIRouter(prefix="/kb", tags=["knowledge base"])
+
+
+class KbHit(BaseModel):
+    id: str
+    title: str
+    answer: str
+    score: float
+    source: str
+
+
+class KbResults(BaseModel):
+    items: list[KbHit]
+    confident: bool
+
+
+@router.get("/search", response_model=KbResults)
+def search_kb(
+    db: DbSession,
+    _who: StaffOrService,
+    q: Annotated[str, Query(min_length=1, max_length=1000)],
+    sku: Annotated[
+        str | None, Query(max_length=40, description="style code or SKU in focus")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=20)] = 5,
+) -> KbResults:
+    """Knowledge-base and catalog answers, best first, with a 0..1 score and whether the best
+    one is good enough to give without hedging."""
+    style = sku.split("-")[0] if sku else None
+    hits = service.search(db_session=db, q=q, style=style, limit=limit)
+    return KbResults(
+        items=[
+            KbHit(id=h.id, title=h.title, answer=h.answer, score=h.score, source=h.source)
+            for h in hits
+        ],
+        confident=service.is_confident(hits),
+    )

@@ -1,0 +1,87 @@
+"""The order status machine: the one place that says which status may follow which."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class OrderStatus(StrEnum):
+    pending = "pending"
+    paid = "paid"
+    processing = "processing"
+    packed = "packed"
+    shipped = "shipped"
+    out_for_delivery = "out_for_delivery"
+    delivered = "delivered"
+    cancelled = "cancelled"
+    backordered = "backordered"
+    delayed = "delayed"
+    lost = "lost"
+    returned = "returned"
+
+
+S = OrderStatus
+TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    S.pending: frozenset({S.paid, S.cancelled}),
+    S.paid: frozenset({S.processing, S.backordered, S.cancelled}),
+    S.processing: frozenset({S.packed, S.backordered, S.cancelled}),
+    S.backordered: frozenset({S.processing, S.cancelled}),
+    S.packed: frozenset({S.shipped, S.cancelled}),
+    S.shipped: frozenset({S.out_for_delivery, S.delivered, S.delayed, S.lost}),
+    S.delayed: frozenset({S.shipped, S.out_for_delivery, S.delivered, S.lost}),
+    S.out_for_delivery: frozenset({S.delivered, S.delayed, S.lost}),
+    S.delivered: frozenset({S.returned}),
+    # A lost parcel is either sent again or refunded.
+    S.lost: frozenset({S.processing, S.cancelled}),
+    S.cancelled: frozenset(),
+    S.returned: frozenset(),
+}
+
+CANCELLABLE = frozenset(s for s, nxt in TRANSITIONS.items() if S.cancelled in nxt and s != S.lost)
+SHIPPED_STATES = frozenset({S.shipped, S.out_for_delivery, S.delayed, S.lost})
+
+STATUS_TEXT: dict[OrderStatus, str] = {
+    S.pending: "waiting for payment to be confirmed",
+    S.paid: "paid and waiting to be picked in the warehouse",
+    S.processing: "being picked and packed in the warehouse",
+    S.packed: "packed and waiting for the carrier to collect it",
+    S.shipped: "on its way with the carrier",
+    S.out_for_delivery: "out for delivery today",
+    S.delivered: "delivered",
+    S.cancelled: "cancelled",
+    S.backordered: "waiting for an item that is out of stock (backordered)",
+    S.delayed: "delayed in transit",
+    S.lost: "lost in transit, as confirmed by the carrier",
+    S.returned: "returned",
+}
+
+NOT_CANCELLABLE_REASON: dict[OrderStatus, str] = {
+    S.shipped: "it has already shipped, so it can't be cancelled; "
+    "you can return it once it arrives",
+    S.out_for_delivery: "it is already out for delivery, so it can't be cancelled; "
+    "you can return it once it arrives",
+    S.delayed: "it has already shipped (it is delayed in transit), so it can't be cancelled; "
+    "a person can help with a delayed parcel",
+    S.delivered: "it has already been delivered, so it can't be cancelled; you can start a return",
+    S.cancelled: "it is already cancelled",
+    S.returned: "it has already been returned",
+    S.lost: "it was lost in transit; a person will arrange a refund or a replacement",
+}
+
+
+class InvalidTransition(Exception):
+    def __init__(self, current: str, requested: str) -> None:
+        super().__init__(f"an order that is {current} cannot become {requested}")
+        self.current = current
+        self.requested = requested
+
+
+def check_transition(current: str, requested: str) -> OrderStatus:
+    """Return the requested status if the machine allows it, else raise InvalidTransition."""
+    try:
+        cur, req = OrderStatus(current), OrderStatus(requested)
+    except ValueError as exc:
+        raise InvalidTransition(current, requested) from exc
+    if req not in TRANSITIONS[cur]:
+        raise InvalidTransition(current, requested)
+    return req

@@ -1,0 +1,243 @@
+"""Routes of /api/v1/returns."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from api.db import begin_write
+from api.deps import (
+    DbSession,
+    IdempotencyKey,
+    Staff,
+    StaffOrService,
+    decode_cursor,
+    encode_cursor,
+)
+from api.errors import ApiError
+from api.ops.auth.service import Principal
+from api.ops.common.idempotency import run_once
+from api.ops.orders import service as orders
+from api.ops.orders.models import Order
+from api.ops.returns import schemas, service
+from api.ops.returns.enums import RMA_STATUS_TEXT, RmaStatus
+from api.ops.returns.models import Rma
+from api.ops.returns.policy import Fees, load_policy
+from api.settings import get_settings
+
+router = APIRouter(prefix="/returns", tags=["returns"])
+
+
+def _policy():  # noqa: ANN202
+    return load_policy(get_settings().store_dir / "return_policy.yml")
+
+
+def _fees(fees: Fees) -> schemas.FeesView:
+    return schemas.FeesView(
+        return_shipping=fees.return_shipping, restocking=fees.restocking, total=fees.total
+    )
+
+
+def _order_for(db: Session, who: Principal, body: schemas.CustomerProof, number: str) -> Order:
+    """Staff reach any order; the assistant only one whose customer it has verified."""
+    if who.role == "service":
+        order = orders.verify(
+            db_session=db, order_number=number, email=body.email, postal_code=body.postal_code
+        )
+        if order is None:
+            raise ApiError(404, "order_not_found", "Order not found")
+        return order
+    return orders.get_by_number_or_raise(db_session=db, order_number=number)
+
+
+def rma_view(rma: Rma) -> schemas.RmaView:
+    names = {line.id: line.product_name for line in rma.order.lines}
+    policy = _policy()
+    label = None
+    if rma.label_number and rma.label_expires_at:
+        label = schemas.LabelView(
+            label_number=rma.label_number,
+            carrier=rma.label_carrier or policy.label_carrier,
+            url=f"/labels/{rma.rma_number}.pdf",
+            expires_at=rma.label_expires_at,
+        )
+    status = RmaStatus(rma.status)
+    instructions = (
+        f"Pack the items {policy.condition_rules['default']}, attach the prepaid "
+        f"{label.carrier} label {label.label_number} and drop the parcel at any {label.carrier} "
+        f"location by {label.expires_at:%B} {label.expires_at.day}."
+        if label and status == RmaStatus.label_issued
+        else f"This return is {RMA_STATUS_TEXT[status]}."
+    )
+    return schemas.RmaView(
+        rma_number=rma.rma_number,
+        order_number=str(rma.order.number),
+        status=rma.status,
+        status_text=RMA_STATUS_TEXT[status],
+        resolution=rma.resolution,
+        lines=[
+            schemas.RmaLineView(
+                sku=ln.sku,
+                product_name=names.get(ln.order_line_id, ln.sku),
+                quantity=ln.quantity,
+                unit_price=ln.unit_price,
+                reason=ln.reason,
+                exchange_sku=ln.exchange_sku,
+                disposition=ln.disposition,
+            )
+            for ln in rma.lines
+        ],
+        items_amount=rma.items_amount,
+        fees=_fees(Fees(return_shipping=rma.return_shipping_fee, restocking=rma.restocking_fee)),
+        refund_amount=rma.refund_amount,
+        label=label,
+        return_by=rma.label_expires_at,
+        instructions=instructions,
+        created_at=rma.created_at,
+        updated_at=rma.updated_at,
+    )
+
+
+@router.post("/eligibility", response_model=schemas.EligibilityResponse)
+def check_eligibility(
+    body: schemas.EligibilityRequest, db: DbSession, who: StaffOrService
+) -> schemas.EligibilityResponse:
+    """Per line: can it be returned, why or why not in words a customer understands, fees,
+    options, and what the customer would get back."""
+    order = _order_for(db, who, body, body.order_number)
+    found = service.assess(
+        db_session=db,
+        policy=_policy(),
+        order=order,
+        lines=[
+            service.RequestedLine(sku=ln.sku, quantity=ln.quantity, reason=ln.reason)
+            for ln in body.lines
+        ],
+        resolution=body.resolution,
+    )
+    return schemas.EligibilityResponse(
+        order_number=str(order.number),
+        resolution=body.resolution.value,
+        all_eligible=found.all_eligible,
+        lines=[
+            schemas.LineEligibility(
+                sku=d.sku,
+                quantity=d.quantity,
+                eligible=d.eligible,
+                reason=d.reason,
+                fees=_fees(d.fees),
+                options=list(d.options),
+                refund_estimate=d.refund_estimate,
+                return_by=d.return_by,
+                condition=d.condition,
+            )
+            for d in found.decisions
+        ],
+        fees=_fees(found.settlement.fees),
+        refund_estimate=found.settlement.refund_amount,
+    )
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=schemas.RmaView,
+    responses={
+        409: {"description": "Exchange item out of stock, or Idempotency-Key reused"},
+        422: {"description": "Not eligible: the policy reason is in detail"},
+    },
+)
+def create_return(
+    body: schemas.CreateReturnRequest,
+    db: DbSession,
+    who: StaffOrService,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Create an RMA: approved with a prepaid label when every line is within policy."""
+
+    def create() -> tuple[int, dict]:
+        order = _order_for(db, who, body, body.order_number)
+        rma = service.create(
+            db_session=db,
+            policy=_policy(),
+            order=order,
+            lines=[
+                service.RequestedLine(
+                    sku=ln.sku, quantity=ln.quantity, reason=ln.reason, exchange_sku=ln.exchange_sku
+                )
+                for ln in body.lines
+            ],
+            resolution=body.resolution,
+            actor=who.name,
+            conversation_id=body.conversation_id,
+        )
+        return 201, rma_view(rma).model_dump(mode="json")
+
+    begin_write(db)
+    status, payload = run_once(
+        db_session=db,
+        principal=who.name,
+        key=idempotency_key,
+        scope="POST /returns",
+        body=body.model_dump(mode="json"),
+        create=create,
+    )
+    return JSONResponse(payload, status_code=status)
+
+
+@router.get("", response_model=schemas.RmaList)
+def list_returns(
+    db: DbSession,
+    _who: Staff,
+    order_number: Annotated[str | None, Query(max_length=40)] = None,
+    status: Annotated[RmaStatus | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> schemas.RmaList:
+    order_id = None
+    if order_number:
+        order = orders.get_by_number(db_session=db, order_number=order_number)
+        if order is None:
+            return schemas.RmaList(items=[], next_cursor=None)
+        order_id = order.id
+    rmas = service.list_returns(
+        db_session=db,
+        order_id=order_id,
+        status=status.value if status else None,
+        before_id=decode_cursor(cursor),
+        limit=limit + 1,
+    )
+    page = rmas[:limit]
+    return schemas.RmaList(
+        items=[rma_view(r) for r in page],
+        next_cursor=encode_cursor(page[-1].id) if len(rmas) > limit else None,
+    )
+
+
+@router.get("/{rma_number}", response_model=schemas.RmaView)
+def get_return(rma_number: str, db: DbSession, _who: StaffOrService) -> schemas.RmaView:
+    return rma_view(service.get_by_number_or_raise(db_session=db, rma_number=rma_number[:40]))
+
+
+@router.post("/{rma_number}/transition", response_model=schemas.RmaView)
+def transition_return(
+    rma_number: str, body: schemas.TransitionRequest, db: DbSession, who: Staff
+) -> schemas.RmaView:
+    """Move a return along requested → approved → label_issued → in_transit → received →
+    inspected → refunded / exchanged / credited → closed (or rejected, cancelled, expired).
+    Inspection needs a disposition per SKU; `restock` puts the units back in stock."""
+    begin_write(db)
+    rma = service.get_by_number_or_raise(db_session=db, rma_number=rma_number[:40])
+    service.transition(
+        db_session=db,
+        rma=rma,
+        to=body.to,
+        actor=who.name,
+        note=body.note,
+        dispositions=body.dispositions,
+    )
+    db.commit()
+    return rma_view(rma)

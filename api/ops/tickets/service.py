@@ -1,0 +1,223 @@
+"""The human queue: tickets with priority, SLA and business hours."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.db import utcnow
+from api.errors import ApiError
+from api.ops.audit import service as audit
+from api.ops.tickets.models import Ticket
+
+SUPPORT_TZ = ZoneInfo("America/New_York")
+OPENS, CLOSES = time(9, 0), time(18, 0)
+
+
+class Priority(StrEnum):
+    low = "low"
+    normal = "normal"
+    high = "high"
+    urgent = "urgent"
+
+
+class TicketStatus(StrEnum):
+    open = "open"
+    pending = "pending"
+    assigned = "assigned"
+    resolved = "resolved"
+
+
+SLA = {
+    Priority.urgent: timedelta(hours=1),
+    Priority.high: timedelta(hours=4),
+    Priority.normal: timedelta(hours=24),
+    Priority.low: timedelta(hours=72),
+}
+TICKET_TRANSITIONS = {
+    TicketStatus.open: {TicketStatus.pending, TicketStatus.assigned, TicketStatus.resolved},
+    TicketStatus.pending: {TicketStatus.open, TicketStatus.assigned, TicketStatus.resolved},
+    TicketStatus.assigned: {TicketStatus.pending, TicketStatus.open, TicketStatus.resolved},
+    TicketStatus.resolved: {TicketStatus.open},
+}
+
+
+def within_business_hours(moment: datetime) -> bool:
+    local = moment.astimezone(SUPPORT_TZ)
+    return local.weekday() < 5 and OPENS <= local.time() < CLOSES
+
+
+def next_opening(moment: datetime) -> datetime:
+    local = moment.astimezone(SUPPORT_TZ)
+    day = local.date() if local.time() < OPENS else local.date() + timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return datetime.combine(day, OPENS, tzinfo=SUPPORT_TZ)
+
+
+def customer_message(*, priority: str, now: datetime, has_email: bool) -> str:
+    """What to tell the customer about the wait, honestly."""
+    if within_business_hours(now):
+        wait = "a few minutes" if priority in ("urgent", "high") else "about 15 minutes"
+        return (
+            "I've passed this to our support team. "
+            f"A person will reply here, usually within {wait}."
+        )
+    opening = next_opening(now)
+    when = f"{opening:%A} at {opening:%-I} {opening:%p} Eastern"
+    if has_email:
+        return (
+            "I've passed this to our support team. They're offline right now (Monday to Friday, "
+            f"9 AM to 6 PM Eastern), so a person will reply by email from {when}."
+        )
+    return (
+        "I've passed this to our support team. They're offline right now (Monday to Friday, "
+        f"9 AM to 6 PM Eastern); a person will reply here from {when}."
+    )
+
+
+def create(
+    *,
+    db_session: Session,
+    conversation_id: str | None,
+    channel: str,
+    customer_email: str | None,
+    order_number: str | None,
+    reason: str,
+    priority: str,
+    summary: str,
+    actor: str,
+) -> Ticket:
+    """Open a ticket in the caller's transaction; an open ticket of the same conversation is
+    reused (a person is already on it), with the new summary appended."""
+    now = utcnow()
+    if conversation_id:
+        existing = db_session.scalar(
+            select(Ticket).where(
+                Ticket.conversation_id == conversation_id, Ticket.status != TicketStatus.resolved
+            )
+        )
+        if existing is not None:
+            existing.summary = f"{existing.summary}\n---\n{summary}".strip()
+            if _rank(priority) > _rank(existing.priority):
+                existing.priority = priority
+                existing.sla_due_at = min(existing.sla_due_at, now + SLA[Priority(priority)])
+            return existing
+    ticket = Ticket(
+        conversation_id=conversation_id,
+        channel=channel,
+        customer_email=customer_email.strip().lower() if customer_email else None,
+        order_number=order_number,
+        reason=reason,
+        priority=priority,
+        status=TicketStatus.open.value,
+        summary=summary,
+        sla_due_at=now + SLA[Priority(priority)],
+        created_at=now,
+        updated_at=now,
+    )
+    db_session.add(ticket)
+    db_session.flush()
+    audit.record(
+        db_session=db_session,
+        entity_type="ticket",
+        entity_id=str(ticket.id),
+        action="created",
+        actor=actor,
+        to_state=ticket.status,
+        detail={"reason": reason, "priority": priority},
+    )
+    return ticket
+
+
+def _rank(priority: str) -> int:
+    return list(Priority).index(Priority(priority))
+
+
+def get_or_raise(*, db_session: Session, ticket_id: int) -> Ticket:
+    ticket = db_session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise ApiError(404, "ticket_not_found", "Ticket not found")
+    return ticket
+
+
+def update(
+    *,
+    db_session: Session,
+    ticket: Ticket,
+    actor: str,
+    status: str | None = None,
+    priority: str | None = None,
+    assignee_id: int | None = None,
+) -> None:
+    """Change status, priority or assignee; each change is audited."""
+    now = utcnow()
+    if status and status != ticket.status:
+        if TicketStatus(status) not in TICKET_TRANSITIONS[TicketStatus(ticket.status)]:
+            raise ApiError(
+                409,
+                "invalid_transition",
+                "Status change not allowed",
+                f"a ticket that is {ticket.status} cannot become {status}",
+            )
+        audit.record(
+            db_session=db_session,
+            entity_type="ticket",
+            entity_id=str(ticket.id),
+            action="status_changed",
+            actor=actor,
+            from_state=ticket.status,
+            to_state=status,
+        )
+        ticket.status = status
+        if status == TicketStatus.resolved:
+            ticket.resolved_at = now
+        elif ticket.resolved_at:
+            ticket.resolved_at = None
+    if priority and priority != ticket.priority:
+        audit.record(
+            db_session=db_session,
+            entity_type="ticket",
+            entity_id=str(ticket.id),
+            action="priority_changed",
+            actor=actor,
+            from_state=ticket.priority,
+            to_state=priority,
+        )
+        ticket.priority = priority
+        ticket.sla_due_at = ticket.created_at + SLA[Priority(priority)]
+    if assignee_id is not None and assignee_id != ticket.assignee_id:
+        audit.record(
+            db_session=db_session,
+            entity_type="ticket",
+            entity_id=str(ticket.id),
+            action="assigned",
+            actor=actor,
+            detail={"assignee_id": assignee_id},
+        )
+        ticket.assignee_id = assignee_id
+        if ticket.status == TicketStatus.open:
+            ticket.status = TicketStatus.assigned.value
+    ticket.updated_at = now
+
+
+def list_tickets(
+    *,
+    db_session: Session,
+    status: str | None,
+    priority: str | None,
+    before_id: int | None,
+    limit: int,
+) -> list[Ticket]:
+    stmt = select(Ticket).order_by(Ticket.id.desc()).limit(limit)
+    if status:
+        stmt = stmt.where(Ticket.status == status)
+    if priority:
+        stmt = stmt.where(Ticket.priority == priority)
+    if before_id is not None:
+        stmt = stmt.where(Ticket.id < before_id)
+    return list(db_session.scalars(stmt))

@@ -1,0 +1,173 @@
+"""Routes of /api/v1/tickets: the human queue."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.db import begin_write, utcnow
+from api.deps import DbSession, IdempotencyKey, Staff, StaffOrService, decode_cursor, encode_cursor
+from api.ops.common.idempotency import run_once
+from api.ops.conversations import service as conversations
+from api.ops.tickets import service
+from api.ops.tickets.models import Ticket
+from api.ops.tickets.service import Priority, TicketStatus
+
+router = APIRouter(prefix="/tickets", tags=["tickets"])
+
+
+class CreateTicket(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "conversation_id": "web:3f2a",
+                    "channel": "web",
+                    "customer_email": "sam.lee@example.com",
+                    "order_number": "10002",
+                    "reason": "delayed_order",
+                    "priority": "high",
+                    "summary": "Intent: order_status. Verified order #10002 (delayed). "
+                    "Customer asked for a person.",
+                }
+            ]
+        },
+    )
+    conversation_id: str | None = Field(default=None, max_length=120)
+    channel: str = Field(default="web", max_length=20)
+    customer_email: str | None = Field(default=None, max_length=254)
+    order_number: str | None = Field(default=None, max_length=20)
+    reason: str = Field(min_length=1, max_length=40)
+    priority: Priority = Priority.normal
+    summary: str = Field(default="", max_length=8000)
+
+
+class UpdateTicket(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: TicketStatus | None = None
+    priority: Priority | None = None
+    assignee_id: int | None = Field(default=None, ge=1)
+
+
+class TicketView(BaseModel):
+    id: int
+    conversation_id: str | None
+    channel: str
+    customer_email: str | None
+    order_number: str | None
+    reason: str
+    priority: str
+    status: str
+    assignee_id: int | None
+    summary: str
+    sla_due_at: datetime
+    created_at: datetime
+    updated_at: datetime
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+
+
+class CreatedTicket(TicketView):
+    within_business_hours: bool
+    customer_message: str
+
+
+class TicketList(BaseModel):
+    items: list[TicketView]
+    next_cursor: str | None
+
+
+def ticket_view(t: Ticket) -> TicketView:
+    return TicketView.model_validate(t, from_attributes=True)
+
+
+@router.post("", status_code=201, response_model=CreatedTicket)
+def create_ticket(
+    body: CreateTicket, db: DbSession, who: StaffOrService, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    """Hand a case to a person. The answer says what to tell the customer about the wait."""
+
+    def create() -> tuple[int, dict]:
+        ticket = service.create(
+            db_session=db,
+            conversation_id=body.conversation_id,
+            channel=body.channel,
+            customer_email=body.customer_email,
+            order_number=body.order_number,
+            reason=body.reason,
+            priority=body.priority.value,
+            summary=body.summary,
+            actor=who.name,
+        )
+        now = utcnow()
+        view = CreatedTicket(
+            **ticket_view(ticket).model_dump(),
+            within_business_hours=service.within_business_hours(now),
+            customer_message=service.customer_message(
+                priority=ticket.priority, now=now, has_email=bool(ticket.customer_email)
+            ),
+        )
+        return 201, view.model_dump(mode="json")
+
+    begin_write(db)
+    status, payload = run_once(
+        db_session=db,
+        principal=who.name,
+        key=idempotency_key,
+        scope="POST /tickets",
+        body=body.model_dump(mode="json"),
+        create=create,
+    )
+    return JSONResponse(payload, status_code=status)
+
+
+@router.get("", response_model=TicketList)
+def list_tickets(
+    db: DbSession,
+    _who: Staff,
+    status: Annotated[TicketStatus | None, Query()] = None,
+    priority: Annotated[Priority | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> TicketList:
+    tickets = service.list_tickets(
+        db_session=db,
+        status=status.value if status else None,
+        priority=priority.value if priority else None,
+        before_id=decode_cursor(cursor),
+        limit=limit + 1,
+    )
+    page = tickets[:limit]
+    return TicketList(
+        items=[ticket_view(t) for t in page],
+        next_cursor=encode_cursor(page[-1].id) if len(tickets) > limit else None,
+    )
+
+
+@router.get("/{ticket_id}", response_model=TicketView)
+def get_ticket(ticket_id: int, db: DbSession, _who: Staff) -> TicketView:
+    return ticket_view(service.get_or_raise(db_session=db, ticket_id=ticket_id))
+
+
+@router.patch("/{ticket_id}", response_model=TicketView)
+def update_ticket(ticket_id: int, body: UpdateTicket, db: DbSession, who: Staff) -> TicketView:
+    """Change status, priority or assignee. Resolving hands the conversation back to the bot."""
+    begin_write(db)
+    ticket = service.get_or_raise(db_session=db, ticket_id=ticket_id)
+    service.update(
+        db_session=db,
+        ticket=ticket,
+        actor=who.name,
+        status=body.status.value if body.status else None,
+        priority=body.priority.value if body.priority else None,
+        assignee_id=body.assignee_id,
+    )
+    if body.status == TicketStatus.resolved and ticket.conversation_id:
+        conversations.set_mode(db_session=db, conversation_id=ticket.conversation_id, mode="bot")
+    db.commit()
+    return ticket_view(ticket)

@@ -1,0 +1,47 @@
+"""Demo data: `opsdesk seed`."""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from api.migrate import upgrade
+from api.ops.catalog.models import Product
+from api.seed import bulk, store
+from api.settings import Settings
+
+
+def is_seeded(engine: Engine) -> bool:
+    with Session(engine) as db:
+        return bool(db.scalar(select(func.count(Product.id))))
+
+
+def seed(engine: Engine, settings: Settings, *, orders: int = 0, quiet: bool = False) -> dict:
+    """Migrate, load the demo store once, then append `orders` generated orders."""
+    say = (lambda *_a: None) if quiet else print
+    started = time.perf_counter()
+    upgrade(engine)
+    figures: dict = {}
+    if not is_seeded(engine):
+        with Session(engine) as db:
+            prices = store.seed_catalog(db, settings.store_dir)
+            figures["articles"] = store.seed_kb(db, settings.store_dir)
+            figures["demo_orders"] = store.seed_demo_orders(db, prices)
+            store.seed_agents(db, settings.agent_password)
+            db.commit()
+        figures["variants"] = len(prices)
+        say(
+            f"demo store loaded: {len(prices)} SKUs, {figures['articles']} articles, "
+            f"{figures['demo_orders']} demo orders"
+        )
+    else:
+        say("demo store already loaded")
+    if orders:
+        say(f"generating {orders:,} orders ...")
+        figures["bulk"] = bulk.generate(engine, orders, progress=not quiet)
+        say(f"generated {orders:,} orders in {figures['bulk']['seconds']} s")
+    figures["seconds"] = round(time.perf_counter() - started, 1)
+    return figures

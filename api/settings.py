@@ -1,0 +1,67 @@
+"""One settings object for the api process, read from OPSDESK_* variables and `.env`."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Keys that are generated at first start when not given, and kept under var/.
+GENERATED_SECRETS = ("admin_key", "service_key", "agent_key", "session_secret", "agent_password")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OPSDESK_", env_file=".env", extra="ignore")
+
+    var_dir: Path = REPO_ROOT / "var"
+    database_url: str = ""
+    admin_key: str = ""
+    service_key: str = ""
+    agent_key: str = ""
+    session_secret: str = ""
+    # Password of the demo agent (alex@fernhill.example) that the seed creates.
+    agent_password: str = ""
+    rasa_url: str = "http://127.0.0.1:5005"
+    redis_url: str = ""
+    store_dir: Path = REPO_ROOT / "data" / "store"
+    # Failed order verifications allowed per conversation within the window before 429.
+    lookup_max_failures: int = 5
+    lookup_failure_window_seconds: int = 900
+    log_level: str = "info"
+
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.var_dir / 'opsdesk.db'}"
+
+
+def _load_or_create_secrets(var_dir: Path) -> dict[str, str]:
+    """Read var/secrets.json, adding a random value for every missing key (file mode 0600)."""
+    var_dir.mkdir(parents=True, exist_ok=True)
+    path = var_dir / "secrets.json"
+    stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    missing = [name for name in GENERATED_SECRETS if not stored.get(name)]
+    if missing:
+        for name in missing:
+            stored[name] = secrets.token_urlsafe(32)
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(stored, fh, indent=2)
+        os.replace(tmp, path)
+    return stored
+
+
+@lru_cache
+def get_settings() -> Settings:
+    settings = Settings()
+    if any(not getattr(settings, name) for name in GENERATED_SECRETS):
+        stored = _load_or_create_secrets(settings.var_dir)
+        for name in GENERATED_SECRETS:
+            if not getattr(settings, name):
+                setattr(settings, name, stored[name])
+    return settings
