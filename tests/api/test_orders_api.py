@@ -1,0 +1,132 @@
+"""Orders through HTTP against a real database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import Store
+
+
+def lookup(store: Store, conversation: str = "conv-ok", **body: object) -> object:
+    with store.client("service") as c:
+        return c.post("/api/v1/orders/lookup", json={"conversation_id": conversation, **body})
+
+
+@pytest.mark.parametrize("number", ["10001", "#10001", "A-10001", "order 10001", " 10 001 "])
+def test_lookup_accepts_order_numbers_as_customers_write_them(live: Store, number: str) -> None:
+    r = lookup(live, order_number=number, email="Jane.Doe@Example.com")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["order_number"] == "10001"
+    assert body["status"] == "shipped"
+    assert body["customer"]["email"] == "jane.doe@example.com"
+    ups = body["shipments"][0]
+    assert ups["carrier"] == "UPS" and ups["tracking_url"].endswith(ups["tracking_number"])
+    assert [e["status"] for e in ups["events"]][-1] == "in_transit"
+    assert {ln["sku"]: ln["quantity"] for ln in body["lines"]} == {"TEE-NAVY-M": 2, "RCH-KHAKI-32": 1}
+
+
+def test_lookup_by_postal_code_works_and_zip_plus_four_matches(live: Store) -> None:
+    assert lookup(live, order_number="10002", postal_code="10001").status_code == 200
+    assert lookup(live, order_number="10002", postal_code="10001-2345").status_code == 200
+
+
+def test_verified_view_carries_no_address_or_card_beyond_last_four(live: Store) -> None:
+    body = lookup(live, order_number="10001", email="jane.doe@example.com").json()
+    assert "shipping_address" not in body
+    assert set(body["ship_to"]) == {"city", "region", "country"}
+    assert "Market Street" not in str(body)
+    assert set(body["payments"][0]) == {"method", "card_brand", "card_last4", "amount", "status"}
+    assert len(body["payments"][0]["card_last4"]) == 4
+
+
+def test_wrong_email_and_unknown_order_give_the_same_404(live: Store) -> None:
+    wrong = lookup(live, "conv-404", order_number="10001", email="someone@example.com")
+    unknown = lookup(live, "conv-404", order_number="99999999", email="jane.doe@example.com")
+    assert wrong.status_code == unknown.status_code == 404
+    assert wrong.json() == unknown.json()
+    assert wrong.headers["content-type"] == "application/problem+json"
+    assert wrong.json()["code"] == "order_not_found"
+
+
+def test_failed_verifications_are_rate_limited_per_conversation(live: Store) -> None:
+    for _ in range(5):
+        assert lookup(live, "conv-rl", order_number="10001", email="x@example.com").status_code == 404
+    limited = lookup(live, "conv-rl", order_number="10001", email="jane.doe@example.com")
+    assert limited.status_code == 429
+    assert limited.json()["code"] == "too_many_attempts"
+    assert int(limited.headers["retry-after"]) > 0
+    # Another conversation is not affected.
+    assert lookup(live, "conv-other", order_number="10001", email="jane.doe@example.com").status_code == 200
+
+
+def test_cancel_an_unshipped_order_releases_its_stock(live: Store) -> None:
+    reserved_before = live.scalar(
+        "SELECT reserved FROM inventory_levels WHERE sku='CKC-CREAM-S' AND location_code='EAST'")
+    with live.client("service") as c:
+        r = c.post("/api/v1/orders/10007/cancel", json={"reason": "changed my mind",
+                                                        "email": "mia.chen@example.com"})
+        assert r.status_code == 200, r.text
+        assert r.json()["status"] == "cancelled"
+        again = c.post("/api/v1/orders/10007/cancel", json={"email": "mia.chen@example.com"})
+        assert again.status_code == 200  # a retry, not an error
+    reserved_after = live.scalar(
+        "SELECT reserved FROM inventory_levels WHERE sku='CKC-CREAM-S' AND location_code='EAST'")
+    assert reserved_after == reserved_before - 1  # type: ignore[operator]
+    with live.client("admin") as c:
+        history = c.get("/api/v1/orders/10007").json()["history"]
+    assert history[-1]["to_state"] == "cancelled" and history[-1]["actor"] == "service-key"
+
+
+def test_cancel_after_shipping_is_409_with_the_reason(live: Store) -> None:
+    with live.client("service") as c:
+        r = c.post("/api/v1/orders/10001/cancel", json={"email": "jane.doe@example.com"})
+    assert r.status_code == 409
+    assert r.json()["code"] == "order_not_cancellable"
+    assert "already shipped" in r.json()["detail"]
+    assert live.scalar("SELECT status FROM orders WHERE number=10001") == "shipped"
+
+
+def test_the_assistant_must_prove_the_customer_to_cancel(live: Store) -> None:
+    with live.client("service") as c:
+        r = c.post("/api/v1/orders/10012/cancel", json={"email": "wrong@example.com"})
+    assert r.status_code == 404
+    assert live.scalar("SELECT status FROM orders WHERE number=10012") == "processing"
+
+
+def test_staff_view_has_address_and_history_and_lists_page_with_cursor(live: Store) -> None:
+    with live.client("agent") as c:
+        full = c.get("/api/v1/orders/%2310003").json()
+        assert full["shipping_address"]["postal_code"] == "94110"
+        assert full["customer"]["last_name"] == "Doe"
+        first = c.get("/api/v1/orders", params={"limit": 5}).json()
+        second = c.get("/api/v1/orders", params={"limit": 5, "cursor": first["next_cursor"]}).json()
+        jane = c.get("/api/v1/orders", params={"customer_email": "JANE.DOE@example.com"}).json()
+        delayed = c.get("/api/v1/orders", params={"status": "delayed"}).json()
+    assert len(first["items"]) == 5 and first["next_cursor"]
+    assert not {o["order_number"] for o in first["items"]} & {o["order_number"] for o in second["items"]}
+    assert {o["order_number"] for o in jane["items"]} == {"10001", "10003", "10010"}
+    assert [o["order_number"] for o in delayed["items"]] == ["10002"]
+
+
+def test_order_routes_need_the_right_role(live: Store) -> None:
+    with live.client("service") as c:
+        assert c.get("/api/v1/orders").status_code == 403
+        assert c.get("/api/v1/orders/10001").status_code == 403
+    with live.client("agent") as c:
+        assert c.get("/api/v1/orders/10001").status_code == 200
+    import httpx
+
+    assert httpx.get(f"{live.base_url}/api/v1/orders").status_code == 401
+    bad = httpx.get(f"{live.base_url}/api/v1/orders", headers={"Authorization": "Bearer nope"})
+    assert bad.status_code == 401 and bad.json()["code"] == "unauthorized"
+
+
+def test_status_transitions_follow_the_machine_and_move_stock(live: Store) -> None:
+    on_hand = live.scalar("SELECT on_hand FROM inventory_levels WHERE sku='OXS-BLUE-L' AND location_code='EAST'")
+    with live.client("admin") as c:
+        assert c.post("/api/v1/orders/10012/transition", json={"to": "delivered"}).status_code == 409
+        for step in ("packed", "shipped"):
+            r = c.post("/api/v1/orders/10012/transition", json={"to": step})
+            assert r.status_code == 200, r.text
+    assert live.scalar("SELECT on_hand FROM inventory_levels WHERE sku='OXS-BLUE-L' AND location_code='EAST'") == on_hand - 1  # type: ignore[operator]

@@ -1,0 +1,61 @@
+"""The order, RMA and ticket status machines: one place each, tested without HTTP."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.ops.orders.status import (
+    CANCELLABLE,
+    TRANSITIONS,
+    InvalidTransition,
+    OrderStatus,
+    check_transition,
+)
+from api.ops.returns.enums import RMA_TRANSITIONS, RmaStatus
+from api.ops.tickets.service import TICKET_TRANSITIONS, TicketStatus
+
+
+def test_the_happy_path_of_an_order_is_allowed() -> None:
+    path = ["pending", "paid", "processing", "packed", "shipped", "out_for_delivery", "delivered"]
+    for a, b in zip(path, path[1:], strict=False):
+        assert check_transition(a, b) == OrderStatus(b)
+
+
+@pytest.mark.parametrize(("current", "requested"), [
+    ("delivered", "shipped"), ("shipped", "cancelled"), ("cancelled", "paid"),
+    ("pending", "shipped"), ("returned", "delivered"), ("paid", "nonsense"),
+])
+def test_impossible_order_changes_are_refused(current: str, requested: str) -> None:
+    with pytest.raises(InvalidTransition):
+        check_transition(current, requested)
+
+
+def test_only_orders_that_have_not_shipped_can_be_cancelled() -> None:
+    assert {s.value for s in CANCELLABLE} == {"pending", "paid", "processing", "backordered", "packed"}
+
+
+def test_every_order_status_is_reachable_from_pending() -> None:
+    seen, todo = {OrderStatus.pending}, [OrderStatus.pending]
+    while todo:
+        for nxt in TRANSITIONS[todo.pop()]:
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    assert seen == set(OrderStatus)
+
+
+def test_every_rma_status_is_reachable_and_ends_are_final() -> None:
+    seen, todo = {RmaStatus.requested}, [RmaStatus.requested]
+    while todo:
+        for nxt in RMA_TRANSITIONS[todo.pop()]:
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    assert seen == set(RmaStatus)
+    for end in (RmaStatus.closed, RmaStatus.cancelled, RmaStatus.expired):
+        assert RMA_TRANSITIONS[end] == frozenset()
+    assert RmaStatus.refunded not in RMA_TRANSITIONS[RmaStatus.received]  # inspection first
+
+
+def test_a_resolved_ticket_can_only_be_reopened() -> None:
+    assert TICKET_TRANSITIONS[TicketStatus.resolved] == {TicketStatus.open}

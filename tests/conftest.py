@@ -1,0 +1,161 @@
+"""Shared test fixtures: real databases (SQLite file, PostgreSQL `test`) and a live api process."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from api.db import make_engine
+
+REPO = Path(__file__).resolve().parent.parent
+PG_URL = os.environ.get("OPSDESK_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def pg_reachable() -> bool:
+    try:
+        engine = sa.create_engine(PG_URL)
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+def require_postgres() -> None:
+    if pg_reachable():
+        return
+    if IN_CI:
+        pytest.fail(f"PostgreSQL is not reachable at {PG_URL}; CI machines must have it")
+    pytest.skip(f"PostgreSQL is not reachable at {PG_URL}")
+
+
+def reset_postgres() -> None:
+    engine = sa.create_engine(PG_URL)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Store:
+    """A seeded database and, when started, an api process serving it."""
+
+    backend: str
+    url: str
+    var_dir: Path
+    keys: dict[str, str] = field(default_factory=dict)
+    base_url: str = ""
+    process: subprocess.Popen | None = None
+    log_path: Path | None = None
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "OPSDESK_DATABASE_URL": self.url,
+            "OPSDESK_VAR_DIR": str(self.var_dir),
+            "OPSDESK_ADMIN_KEY": self.keys["admin"],
+            "OPSDESK_SERVICE_KEY": self.keys["service"],
+            "OPSDESK_AGENT_KEY": self.keys["agent"],
+            "OPSDESK_LOG_LEVEL": "info",
+        }
+
+    def engine(self) -> sa.Engine:
+        return make_engine(self.url)
+
+    def client(self, role: str = "admin", **kwargs: object) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.base_url,
+            headers={"Authorization": f"Bearer {self.keys[role]}"},
+            timeout=30.0,
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+    def scalar(self, sql: str, **params: object) -> object:
+        engine = self.engine()
+        try:
+            with engine.connect() as conn:
+                return conn.execute(sa.text(sql), params).scalar()
+        finally:
+            engine.dispose()
+
+
+def new_store(backend: str, tmp: Path) -> Store:
+    if backend == "postgres":
+        require_postgres()
+        reset_postgres()
+        url = PG_URL
+    else:
+        url = f"sqlite:///{tmp / 'ops.db'}"
+    store = Store(backend=backend, url=url, var_dir=tmp / "var")
+    store.keys = {role: secrets.token_urlsafe(24) for role in ("admin", "service", "agent")}
+    subprocess.run(
+        [sys.executable, "-m", "api.cli", "seed"], cwd=REPO, env=store.env, check=True,
+        capture_output=True,
+    )
+    return store
+
+
+def start_api(store: Store) -> None:
+    port = free_port()
+    store.log_path = store.var_dir / "api.log"
+    store.var_dir.mkdir(parents=True, exist_ok=True)
+    log = open(store.log_path, "wb")  # noqa: SIM115
+    store.process = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "api", "--port", str(port)],
+        cwd=REPO, env=store.env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    store.base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{store.base_url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    store.process.kill()
+    raise RuntimeError(f"api did not start: {store.log_path.read_text()}")
+
+
+def stop_api(store: Store) -> None:
+    if store.process and store.process.poll() is None:
+        store.process.terminate()
+        try:
+            store.process.wait(10)
+        except subprocess.TimeoutExpired:
+            store.process.kill()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """A freshly seeded database behind a running api process, one per test module and backend."""
+    store = new_store(request.param, tmp_path_factory.mktemp(request.param))
+    start_api(store)
+    yield store
+    stop_api(store)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Store:
+    """A freshly seeded database without a server, for service-level tests."""
+    return new_store(request.param, tmp_path_factory.mktemp(request.param))
