@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import logging
 import os
 import signal
 import subprocess
@@ -35,6 +36,12 @@ def cmd_api(args: argparse.Namespace) -> int:
 
     from api.app import create_app
 
+    level = get_settings().log_level.upper()
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    app_log = logging.getLogger("opsdesk")
+    app_log.addHandler(handler)
+    app_log.setLevel(level)
     uvicorn.run(
         create_app(),
         host=args.host,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("opsdesk.api")
@@ -32,6 +33,16 @@ class ApiError(Exception):
         self.title = title
         self.detail = detail
         self.extra = extra
+
+
+def json_response(document: Any, status: int = 200) -> Response:
+    """A JSON answer from data that is already JSON-ready (skips response-model validation
+    on hot paths; the route's response_model still documents the shape)."""
+    return Response(
+        json.dumps(document, separators=(",", ":"), ensure_ascii=False),
+        status_code=status,
+        media_type="application/json",
+    )
 
 
 def not_found(what: str, code: str | None = None) -> ApiError:

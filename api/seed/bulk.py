@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from api.ops.catalog.models import Product, Variant
 from api.ops.customers.models import Customer
 from api.ops.orders.models import Order, OrderLine, Payment, Shipment, TrackingEvent
+from api.ops.returns.models import Rma, RmaLine
 
 FIRST_BULK_NUMBER = 200_000
 CHUNK = 25_000
@@ -56,6 +57,18 @@ class Writer:
         self.engine = engine
         self.pg = engine.dialect.name == "postgresql"
 
+    def prepare(self, conn: Any) -> None:
+        """Before the transaction: a bulk load can be redone if the machine dies mid-way,
+        so SQLite may skip its fsyncs."""
+        if not self.pg:
+            raw = conn.connection.driver_connection
+            raw.execute("PRAGMA synchronous=OFF")
+            raw.execute("PRAGMA cache_size=-262144")
+
+    def finish(self, conn: Any) -> None:
+        if not self.pg:
+            conn.connection.driver_connection.execute("PRAGMA synchronous=NORMAL")
+
     def write(self, conn: Any, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
         if not rows:
             return
@@ -71,22 +84,54 @@ class Writer:
             marks = ", ".join("?" for _ in columns)
             raw.executemany(
                 f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
-                [tuple(_sqlite(v) for v in row) for row in rows],
+                rows,
             )
 
 
-def _sqlite(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, bool):
-        return int(value)
+def _same(value: Any) -> Any:
     return value
+
+
+def _sqlite_time(value: datetime | None) -> str | None:
+    # SQLAlchemy's SQLite storage format for a UTC timestamp.
+    return value.isoformat(" ", "microseconds") if value is not None else None
 
 
 def _next_id(conn: Any, column: Any) -> int:
     return int(conn.execute(select(func.coalesce(func.max(column), 0))).scalar_one()) + 1
+
+
+COLUMNS = {
+    "customers": ("id", "email", "first_name", "last_name", "phone", "created_at"),
+    "orders": (
+        "id", "number", "customer_id", "status", "placed_at", "currency", "subtotal",
+        "shipping_fee", "tax", "total", "ship_name", "ship_line1", "ship_city", "ship_region",
+        "ship_postal_code", "ship_country", "promised_delivery_date", "delivered_at",
+        "cancelled_at", "updated_at",
+    ),
+    "order_lines": (
+        "id", "order_id", "sku", "product_name", "quantity", "unit_price", "returned_quantity",
+        "backordered", "location_code",
+    ),
+    "payments": ("id", "order_id", "method", "card_brand", "card_last4", "amount", "status",
+                 "created_at"),
+    "shipments": ("id", "order_id", "carrier", "service", "tracking_number", "status",
+                  "promised_delivery_date", "shipped_at", "delivered_at"),
+    "tracking_events": ("id", "shipment_id", "occurred_at", "status", "description", "location"),
+    "rmas": ("id", "rma_number", "order_id", "status", "resolution", "items_amount",
+             "return_shipping_fee", "restocking_fee", "refund_amount", "label_number",
+             "label_carrier", "label_expires_at", "conversation_id", "created_at", "updated_at"),
+    "rma_lines": ("id", "rma_id", "order_line_id", "sku", "quantity", "unit_price", "reason",
+                  "exchange_sku", "disposition"),
+}  # fmt: skip
+RETURN_REASONS = (
+    "size_too_small",
+    "size_too_large",
+    "changed_mind",
+    "not_as_described",
+    "defective",
+    "wrong_item",
+)
 
 
 def generate(engine: Engine, count: int, *, seed: int = 7, progress: bool = True) -> dict[str, Any]:
@@ -107,53 +152,64 @@ def generate(engine: Engine, count: int, *, seed: int = 7, progress: bool = True
             "payments": _next_id(conn, Payment.id),
             "shipments": _next_id(conn, Shipment.id),
             "tracking_events": _next_id(conn, TrackingEvent.id),
+            "rmas": _next_id(conn, Rma.id),
+            "rma_lines": _next_id(conn, RmaLine.id),
         }
         number = max(_next_id(conn, Order.number), FIRST_BULK_NUMBER)
+    # Values go in as the driver takes them fastest: SQLite gets text, PostgreSQL objects
+    # (naive UTC: the COPY session runs in UTC).
+    ts = _sqlite_time if not writer.pg else _same
+    day = (lambda d: d.isoformat() if d else None) if not writer.pg else _same
+    cash = str if not writer.pg else _same
+    cents = [(sku, name, int(price * 100)) for sku, name, price in variants]
     weights = [w for _, w in STATUSES]
     names = [s for s, _ in STATUSES]
-    now = datetime.now(UTC)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    now_v = ts(now)
     n_customers = max(count // 5, 1)
     first_customer = ids["customers"]
+    hours = timedelta(hours=1)
     done = 0
     while done < count:
         size = min(CHUNK, count - done)
         rows: dict[str, list[tuple]] = {k: [] for k in ids}
         if done == 0:
-            for i in range(n_customers):
-                cid = first_customer + i
+            for cid in range(first_customer, first_customer + n_customers):
                 rows["customers"].append(
-                    (cid, bulk_email(cid), FIRST[cid % 10], LAST[(cid // 10) % 10], None, now)
+                    (cid, bulk_email(cid), FIRST[cid % 10], LAST[(cid // 10) % 10], None, now_v)
                 )
             ids["customers"] += n_customers
-        statuses = rng.choices(names, weights, k=size)
-        for status in statuses:
+        lines, orders_, payments = rows["order_lines"], rows["orders"], rows["payments"]
+        shipments, events = rows["shipments"], rows["tracking_events"]
+        for status in rng.choices(names, weights, k=size):
             oid = ids["orders"]
             ids["orders"] += 1
             cid = first_customer + rng.randrange(n_customers)
             city, region, postal = CITIES[cid % len(CITIES)]
             placed = now - timedelta(days=rng.uniform(1, 365))
-            subtotal = Decimal("0")
+            subtotal = 0
+            first_line = ids["order_lines"]
             for _ in range(rng.choice((1, 1, 2, 2, 3))):
-                sku, pname, price = variants[rng.randrange(len(variants))]
+                sku, pname, price = cents[rng.randrange(len(cents))]
                 qty = 1 if rng.random() < 0.85 else 2
                 subtotal += price * qty
-                rows["order_lines"].append(
+                lines.append(
                     (
                         ids["order_lines"],
                         oid,
                         sku,
                         pname,
                         qty,
-                        price,
+                        cash(_money(price)),
                         qty if status == "returned" else 0,
-                        status == "backordered",
+                        int(status == "backordered"),
                         "EAST" if cid % 2 else "WEST",
                     )
                 )
                 ids["order_lines"] += 1
-            shipping = Decimal("0.00") if subtotal >= 75 else Decimal("5.95")
-            tax = (subtotal * Decimal("0.08")).quantize(Decimal("0.01"))
-            total = subtotal + shipping + tax
+            shipping = 0 if subtotal >= 7500 else 595
+            tax = round(subtotal * 0.08)
+            total = cash(_money(subtotal + shipping + tax))
             shipped = status in SHIPPED
             promised = (placed + timedelta(days=6)).date() if shipped else None
             delivered = (
@@ -161,17 +217,17 @@ def generate(engine: Engine, count: int, *, seed: int = 7, progress: bool = True
                 if status in ("delivered", "returned")
                 else None
             )
-            rows["orders"].append(
+            orders_.append(
                 (
                     oid,
                     number,
                     cid,
                     status,
-                    placed,
+                    ts(placed),
                     "USD",
-                    subtotal,
-                    shipping,
-                    tax,
+                    cash(_money(subtotal)),
+                    cash(_money(shipping)),
+                    cash(_money(tax)),
                     total,
                     f"{FIRST[cid % 10]} {LAST[(cid // 10) % 10]}",
                     f"{100 + cid % 900} Main Street",
@@ -179,14 +235,14 @@ def generate(engine: Engine, count: int, *, seed: int = 7, progress: bool = True
                     region,
                     postal,
                     "US",
-                    promised,
-                    delivered,
-                    placed + timedelta(hours=2) if status == "cancelled" else None,
-                    now,
+                    day(promised),
+                    ts(delivered) if delivered else None,
+                    ts(placed + 2 * hours) if status == "cancelled" else None,
+                    now_v,
                 )
             )
             number += 1
-            rows["payments"].append(
+            payments.append(
                 (
                     ids["payments"],
                     oid,
@@ -195,18 +251,16 @@ def generate(engine: Engine, count: int, *, seed: int = 7, progress: bool = True
                     f"{cid % 10000:04d}",
                     total,
                     "voided" if status == "cancelled" else "captured",
-                    placed,
+                    ts(placed),
                 )
             )
             ids["payments"] += 1
             if shipped:
                 sid = ids["shipments"]
                 ids["shipments"] += 1
-                shipped_at = placed + timedelta(hours=20)
-                ship_status = {"delayed": "exception", "shipped": "in_transit"}.get(status, status)
-                if status == "returned":
-                    ship_status = "delivered"
-                rows["shipments"].append(
+                shipped_at = placed + 20 * hours
+                ship_status = SHIPMENT_STATUS.get(status, status)
+                shipments.append(
                     (
                         sid,
                         oid,
@@ -214,114 +268,85 @@ def generate(engine: Engine, count: int, *, seed: int = 7, progress: bool = True
                         "standard",
                         f"1Z{oid:016d}",
                         ship_status,
-                        promised,
-                        shipped_at,
-                        delivered,
+                        day(promised),
+                        ts(shipped_at),
+                        ts(delivered) if delivered else None,
                     )
                 )
-                events = [
-                    (shipped_at, "label_created", "Shipping label created", "Newark, NJ"),
+                eid = ids["tracking_events"]
+                events.append(
                     (
-                        shipped_at + timedelta(hours=14),
+                        eid,
+                        sid,
+                        ts(shipped_at),
+                        "label_created",
+                        "Shipping label created",
+                        "Newark, NJ",
+                    )
+                )
+                events.append(
+                    (
+                        eid + 1,
+                        sid,
+                        ts(shipped_at + 14 * hours),
                         "in_transit",
                         "Departed facility",
                         "Newark, NJ",
-                    ),
-                ]
-                if delivered:
-                    events.append((delivered, "delivered", "Delivered", city))
-                for at, est, desc, loc in events:
-                    rows["tracking_events"].append(
-                        (ids["tracking_events"], sid, at, est, desc, loc)
                     )
-                    ids["tracking_events"] += 1
-        with engine.begin() as conn:
-            writer.write(
-                conn,
-                "customers",
-                ("id", "email", "first_name", "last_name", "phone", "created_at"),
-                rows["customers"],
-            )
-            writer.write(
-                conn,
-                "orders",
-                (
-                    "id",
-                    "number",
-                    "customer_id",
-                    "status",
-                    "placed_at",
-                    "currency",
-                    "subtotal",
-                    "shipping_fee",
-                    "tax",
-                    "total",
-                    "ship_name",
-                    "ship_line1",
-                    "ship_city",
-                    "ship_region",
-                    "ship_postal_code",
-                    "ship_country",
-                    "promised_delivery_date",
-                    "delivered_at",
-                    "cancelled_at",
-                    "updated_at",
-                ),
-                rows["orders"],
-            )
-            writer.write(
-                conn,
-                "order_lines",
-                (
-                    "id",
-                    "order_id",
-                    "sku",
-                    "product_name",
-                    "quantity",
-                    "unit_price",
-                    "returned_quantity",
-                    "backordered",
-                    "location_code",
-                ),
-                rows["order_lines"],
-            )
-            writer.write(
-                conn,
-                "payments",
-                (
-                    "id",
-                    "order_id",
-                    "method",
-                    "card_brand",
-                    "card_last4",
-                    "amount",
-                    "status",
-                    "created_at",
-                ),
-                rows["payments"],
-            )
-            writer.write(
-                conn,
-                "shipments",
-                (
-                    "id",
-                    "order_id",
-                    "carrier",
-                    "service",
-                    "tracking_number",
-                    "status",
-                    "promised_delivery_date",
-                    "shipped_at",
-                    "delivered_at",
-                ),
-                rows["shipments"],
-            )
-            writer.write(
-                conn,
-                "tracking_events",
-                ("id", "shipment_id", "occurred_at", "status", "description", "location"),
-                rows["tracking_events"],
-            )
+                )
+                eid += 2
+                if delivered:
+                    events.append((eid, sid, ts(delivered), "delivered", "Delivered", city))
+                    eid += 1
+                ids["tracking_events"] = eid
+            if status == "returned":  # fully returned and refunded: one closed RMA
+                rid = ids["rmas"]
+                ids["rmas"] += 1
+                assert delivered is not None
+                returned = lines[first_line - ids["order_lines"] :]
+                items = sum(round(float(ln[5]) * 100) * ln[4] for ln in returned)
+                rows["rmas"].append(
+                    (
+                        rid,
+                        f"RMA-{rid:06d}",
+                        oid,
+                        "closed",
+                        "refund",
+                        cash(_money(items)),
+                        cash(_money(695)),
+                        cash(_money(0)),
+                        cash(_money(max(items - 695, 0))),
+                        f"1ZR{rid:015d}",
+                        "UPS",
+                        ts(delivered + 14 * 24 * hours),
+                        None,
+                        ts(delivered + 24 * hours),
+                        ts(delivered + 9 * 24 * hours),
+                    )
+                )
+                for ln in returned:
+                    rows["rma_lines"].append(
+                        (
+                            ids["rma_lines"],
+                            rid,
+                            ln[0],
+                            ln[2],
+                            ln[4],
+                            ln[5],
+                            RETURN_REASONS[rid % len(RETURN_REASONS)],
+                            None,
+                            "restock",
+                        )
+                    )
+                    ids["rma_lines"] += 1
+        with engine.connect() as conn:
+            writer.prepare(conn)
+            with conn.begin():
+                if writer.pg:
+                    conn.exec_driver_sql("SET LOCAL TIME ZONE 'UTC'")
+                for table, columns in COLUMNS.items():
+                    writer.write(conn, table, columns, rows[table])
+            writer.finish(conn)
         done += size
         if progress:
             rate = done / (time.perf_counter() - started)
@@ -342,6 +367,13 @@ def generate(engine: Engine, count: int, *, seed: int = 7, progress: bool = True
         "seconds": round(elapsed, 1),
         "orders_per_second": round(count / elapsed),
     }
+
+
+SHIPMENT_STATUS = {"delayed": "exception", "shipped": "in_transit", "returned": "delivered"}
+
+
+def _money(cents: int) -> Decimal:
+    return Decimal(cents).scaleb(-2)
 
 
 def sample_lookups(engine: Engine, n: int, seed: int = 11) -> list[tuple[str, str]]:

@@ -1,14 +1,19 @@
-"""Build the API views of an order from its rows."""
+"""The API documents of an order, read with a handful of plain indexed queries (no ORM
+loading): the customer lookup is the hottest path of the assistant."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from api.ops.audit.models import AuditEntry
 from api.ops.catalog.service import variant_facts
-from api.ops.orders import schemas
-from api.ops.orders.models import Order
+from api.ops.customers.models import Customer
+from api.ops.orders.models import Order, OrderLine, Payment, Shipment, TrackingEvent
 from api.ops.orders.status import CANCELLABLE, STATUS_TEXT, OrderStatus
 from api.ops.returns.models import Rma
 
@@ -19,6 +24,78 @@ TRACKING_URLS = {
     "DHL": "https://www.dhl.com/us-en/home/tracking.html?tracking-id={}",
 }
 
+_HEAD = select(
+    Order.id,
+    Order.number,
+    Order.status,
+    Order.placed_at,
+    Order.currency,
+    Order.subtotal,
+    Order.shipping_fee,
+    Order.tax,
+    Order.total,
+    Order.ship_name,
+    Order.ship_line1,
+    Order.ship_city,
+    Order.ship_region,
+    Order.ship_postal_code,
+    Order.ship_country,
+    Order.promised_delivery_date,
+    Order.delivered_at,
+    Customer.email,
+    Customer.first_name,
+    Customer.last_name,
+    Customer.phone,
+).join(Customer, Customer.id == Order.customer_id)
+HEAD_BY_NUMBER = _HEAD.where(Order.number == bindparam("number"))
+HEAD_BY_ID = _HEAD.where(Order.id == bindparam("order_id"))
+_LINES = (
+    select(
+        OrderLine.sku,
+        OrderLine.product_name,
+        OrderLine.quantity,
+        OrderLine.unit_price,
+        OrderLine.returned_quantity,
+        OrderLine.backordered,
+    )
+    .where(OrderLine.order_id == bindparam("order_id"))
+    .order_by(OrderLine.id)
+)
+_PAYMENTS = (
+    select(Payment.method, Payment.card_brand, Payment.card_last4, Payment.amount, Payment.status)
+    .where(Payment.order_id == bindparam("order_id"))
+    .order_by(Payment.id)
+)
+_SHIPMENTS = (
+    select(
+        Shipment.id,
+        Shipment.carrier,
+        Shipment.service,
+        Shipment.tracking_number,
+        Shipment.status,
+        Shipment.promised_delivery_date,
+        Shipment.shipped_at,
+        Shipment.delivered_at,
+    )
+    .where(Shipment.order_id == bindparam("order_id"))
+    .order_by(Shipment.id)
+)
+_EVENTS = (
+    select(
+        TrackingEvent.shipment_id,
+        TrackingEvent.occurred_at,
+        TrackingEvent.status,
+        TrackingEvent.description,
+        TrackingEvent.location,
+    )
+    .join(Shipment, Shipment.id == TrackingEvent.shipment_id)
+    .where(Shipment.order_id == bindparam("order_id"))
+    .order_by(TrackingEvent.occurred_at, TrackingEvent.id)
+)
+_RETURNS = (
+    select(Rma.rma_number, Rma.status).where(Rma.order_id == bindparam("order_id")).order_by(Rma.id)
+)
+
 
 def tracking_url(carrier: str, tracking_number: str) -> str:
     return TRACKING_URLS.get(carrier, "https://parcelsapp.com/en/tracking/{}").format(
@@ -26,120 +103,136 @@ def tracking_url(carrier: str, tracking_number: str) -> str:
     )
 
 
-def _fields(db_session: Session, order: Order) -> dict:
-    facts = variant_facts(db_session=db_session, skus=[line.sku for line in order.lines])
-    returns = db_session.execute(
-        select(Rma.rma_number, Rma.status).where(Rma.order_id == order.id).order_by(Rma.id)
-    ).all()
-    lines = []
-    for line in order.lines:
-        fact = facts.get(line.sku)
-        lines.append(
-            schemas.LineView(
-                sku=line.sku,
-                style=fact.style if fact else None,
-                product_name=line.product_name,
-                size=fact.size if fact else None,
-                colour=fact.colour if fact else None,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                returned_quantity=line.returned_quantity,
-                returnable_quantity=line.quantity - line.returned_quantity,
-                backordered=line.backordered,
-                final_sale=bool(fact and fact.final_sale),
-                personalized=bool(fact and fact.personalized),
-            )
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:.2f}"
+
+
+def _time(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+def _day(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def document(db_session: Session, head: Any, *, full: bool) -> dict[str, Any]:
+    """The order as JSON-ready data. `head` is a row of HEAD_BY_NUMBER / HEAD_BY_ID.
+    The verified (customer) view leaves out the street address, the phone and the history."""
+    conn: Connection = db_session.connection()
+    params = {"order_id": head.id}
+    lines = conn.execute(_LINES, params).all()
+    facts = variant_facts(db_session=db_session, skus=[ln.sku for ln in lines])
+    events: dict[int, list[dict[str, Any]]] = {}
+    for e in conn.execute(_EVENTS, params):
+        events.setdefault(e.shipment_id, []).append(
+            {
+                "occurred_at": _time(e.occurred_at),
+                "status": e.status,
+                "description": e.description,
+                "location": e.location,
+            }
         )
-    return dict(
-        order_number=str(order.number),
-        status=order.status,
-        status_text=STATUS_TEXT[OrderStatus(order.status)],
-        placed_at=order.placed_at,
-        currency=order.currency,
-        total=order.total,
-        can_cancel=OrderStatus(order.status) in CANCELLABLE,
-        promised_delivery_date=order.promised_delivery_date,
-        delivered_at=order.delivered_at,
-        ship_to=schemas.ShipTo(
-            city=order.ship_city, region=order.ship_region, country=order.ship_country
-        ),
-        lines=lines,
-        payments=[
-            schemas.PaymentView(
-                method=p.method,
-                card_brand=p.card_brand,
-                card_last4=p.card_last4,
-                amount=p.amount,
-                status=p.status,
-            )
-            for p in order.payments
+    status = OrderStatus(head.status)
+    doc: dict[str, Any] = {
+        "order_number": str(head.number),
+        "status": head.status,
+        "status_text": STATUS_TEXT[status],
+        "placed_at": _time(head.placed_at),
+        "currency": head.currency,
+        "total": _money(head.total),
+        "can_cancel": status in CANCELLABLE,
+        "promised_delivery_date": _day(head.promised_delivery_date),
+        "delivered_at": _time(head.delivered_at),
+        "customer": {"first_name": head.first_name, "email": head.email},
+        "ship_to": {
+            "city": head.ship_city,
+            "region": head.ship_region,
+            "country": head.ship_country,
+        },
+        "lines": [
+            {
+                "sku": ln.sku,
+                "style": facts[ln.sku].style if ln.sku in facts else None,
+                "product_name": ln.product_name,
+                "size": facts[ln.sku].size if ln.sku in facts else None,
+                "colour": facts[ln.sku].colour if ln.sku in facts else None,
+                "quantity": ln.quantity,
+                "unit_price": _money(ln.unit_price),
+                "returned_quantity": ln.returned_quantity,
+                "returnable_quantity": ln.quantity - ln.returned_quantity,
+                "backordered": bool(ln.backordered),
+                "final_sale": bool(ln.sku in facts and facts[ln.sku].final_sale),
+                "personalized": bool(ln.sku in facts and facts[ln.sku].personalized),
+            }
+            for ln in lines
         ],
-        shipments=[
-            schemas.ShipmentView(
-                carrier=s.carrier,
-                service=s.service,
-                tracking_number=s.tracking_number,
-                tracking_url=tracking_url(s.carrier, s.tracking_number),
-                status=s.status,
-                promised_delivery_date=s.promised_delivery_date,
-                shipped_at=s.shipped_at,
-                delivered_at=s.delivered_at,
-                events=[
-                    schemas.TrackingEventView(
-                        occurred_at=e.occurred_at,
-                        status=e.status,
-                        description=e.description,
-                        location=e.location,
-                    )
-                    for e in s.events
-                ],
-            )
-            for s in order.shipments
+        "payments": [
+            {
+                "method": p.method,
+                "card_brand": p.card_brand,
+                "card_last4": p.card_last4,
+                "amount": _money(p.amount),
+                "status": p.status,
+            }
+            for p in conn.execute(_PAYMENTS, params)
         ],
-        returns=[schemas.ReturnRef(rma_number=n, status=st) for n, st in returns],
-    )
-
-
-def verified_view(db_session: Session, order: Order) -> schemas.VerifiedOrder:
-    return schemas.VerifiedOrder(
-        **_fields(db_session, order),
-        customer=schemas.CustomerSummary(
-            first_name=order.customer.first_name, email=order.customer.email
-        ),
-    )
-
-
-def full_view(db_session: Session, order: Order) -> schemas.FullOrder:
-    history = db_session.scalars(
-        select(AuditEntry)
-        .where(AuditEntry.entity_type == "order", AuditEntry.entity_id == str(order.number))
-        .order_by(AuditEntry.id)
-    )
-    c = order.customer
-    return schemas.FullOrder(
-        **_fields(db_session, order),
-        customer=schemas.CustomerFull(
-            first_name=c.first_name, last_name=c.last_name, email=c.email, phone=c.phone
-        ),
-        shipping_address=schemas.ShippingAddress(
-            name=order.ship_name,
-            line1=order.ship_line1,
-            city=order.ship_city,
-            region=order.ship_region,
-            postal_code=order.ship_postal_code,
-            country=order.ship_country,
-        ),
-        subtotal=order.subtotal,
-        shipping_fee=order.shipping_fee,
-        tax=order.tax,
-        history=[
-            schemas.AuditView(
-                action=h.action,
-                from_state=h.from_state,
-                to_state=h.to_state,
-                actor=h.actor,
-                created_at=h.created_at,
-            )
+        "shipments": [
+            {
+                "carrier": s.carrier,
+                "service": s.service,
+                "tracking_number": s.tracking_number,
+                "tracking_url": tracking_url(s.carrier, s.tracking_number),
+                "status": s.status,
+                "promised_delivery_date": _day(s.promised_delivery_date),
+                "shipped_at": _time(s.shipped_at),
+                "delivered_at": _time(s.delivered_at),
+                "events": events.get(s.id, []),
+            }
+            for s in conn.execute(_SHIPMENTS, params)
+        ],
+        "returns": [
+            {"rma_number": r.rma_number, "status": r.status} for r in conn.execute(_RETURNS, params)
+        ],
+    }
+    if full:
+        doc["customer"].update(last_name=head.last_name, phone=head.phone)
+        doc["shipping_address"] = {
+            "name": head.ship_name,
+            "line1": head.ship_line1,
+            "city": head.ship_city,
+            "region": head.ship_region,
+            "postal_code": head.ship_postal_code,
+            "country": head.ship_country,
+        }
+        doc.update(
+            subtotal=_money(head.subtotal),
+            shipping_fee=_money(head.shipping_fee),
+            tax=_money(head.tax),
+        )
+        history = db_session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.entity_type == "order", AuditEntry.entity_id == str(head.number))
+            .order_by(AuditEntry.id)
+        )
+        doc["history"] = [
+            {
+                "action": h.action,
+                "from_state": h.from_state,
+                "to_state": h.to_state,
+                "actor": h.actor,
+                "created_at": _time(h.created_at),
+            }
             for h in history
-        ],
-    )
+        ]
+    return doc
+
+
+def head_by_number(db_session: Session, number: int) -> Any:
+    return db_session.connection().execute(HEAD_BY_NUMBER, {"number": number}).first()
+
+
+def order_document(db_session: Session, order: Order, *, full: bool) -> dict[str, Any]:
+    """The document of an order the caller already holds (after a change)."""
+    db_session.flush()
+    head = db_session.connection().execute(HEAD_BY_ID, {"order_id": order.id}).one()
+    return document(db_session, head, full=full)

@@ -78,13 +78,25 @@ def verify(
     order = get_by_number(db_session=db_session, order_number=order_number)
     if order is None:
         return None
-    if email and order.customer.email == email.strip().lower():
-        return order
-    if postal_code and normalize_postal_code(order.ship_postal_code) == normalize_postal_code(
+    proven = proof_matches(
+        customer_email=order.customer.email,
+        ship_postal_code=order.ship_postal_code,
+        email=email,
+        postal_code=postal_code,
+    )
+    return order if proven else None
+
+
+def proof_matches(
+    *, customer_email: str, ship_postal_code: str, email: str | None, postal_code: str | None
+) -> bool:
+    """Does the email or postal code the customer gave match the order's?"""
+    if email and customer_email == email.strip().lower():
+        return True
+    return bool(
         postal_code
-    ):
-        return order
-    return None
+        and normalize_postal_code(ship_postal_code) == normalize_postal_code(postal_code)
+    )
 
 
 def record_failure(*, db_session: Session, conversation_id: str) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from api.db import begin_write
 from api.deps import DbSession, Staff, StaffOrService, decode_cursor, encode_cursor
-from api.errors import ApiError
+from api.errors import ApiError, json_response
 from api.ops.orders import presenter, schemas, service
 from api.ops.orders.status import OrderStatus
 from api.settings import get_settings
@@ -57,9 +57,7 @@ def list_orders(
     response_model=schemas.VerifiedOrder,
     responses={404: NOT_FOUND, 429: {"description": "Too many failed attempts"}},
 )
-def lookup_order(
-    body: schemas.LookupRequest, db: DbSession, _who: StaffOrService
-) -> schemas.VerifiedOrder:
+def lookup_order(body: schemas.LookupRequest, db: DbSession, _who: StaffOrService) -> Response:
     """The customer-verified view of an order: order number plus email or postal code.
 
     A wrong email and an unknown order give the same 404. Failed attempts are counted per
@@ -79,27 +77,31 @@ def lookup_order(
             "Please wait a few minutes or ask for a person.",
             retry_after=settings.lookup_failure_window_seconds,
         )
-    order = service.verify(
-        db_session=db,
-        order_number=body.order_number,
+    number = service.parse_order_number(body.order_number)
+    head = presenter.head_by_number(db, number) if number is not None else None
+    if head is None or not service.proof_matches(
+        customer_email=head.email,
+        ship_postal_code=head.ship_postal_code,
         email=body.email,
         postal_code=body.postal_code,
-    )
-    if order is None:
+    ):
         db.rollback()
         begin_write(db)
         service.record_failure(db_session=db, conversation_id=body.conversation_id)
         db.commit()
         log.info("order verification failed (conversation %s)", body.conversation_id)
         raise ApiError(404, "order_not_found", "Order not found")
-    return presenter.verified_view(db, order)
+    return json_response(presenter.document(db, head, full=False))
 
 
 @router.get("/{order_number}", response_model=schemas.FullOrder, responses={404: NOT_FOUND})
-def get_order(order_number: str, db: DbSession, _who: Staff) -> schemas.FullOrder:
+def get_order(order_number: str, db: DbSession, _who: Staff) -> Response:
     """The full order for staff: customer, address, lines, payments, shipments, returns, history."""
-    order = service.get_by_number_or_raise(db_session=db, order_number=order_number[:40])
-    return presenter.full_view(db, order)
+    number = service.parse_order_number(order_number[:40])
+    head = presenter.head_by_number(db, number) if number is not None else None
+    if head is None:
+        raise ApiError(404, "order_not_found", "Order not found")
+    return json_response(presenter.document(db, head, full=True))
 
 
 @router.post(
@@ -109,7 +111,7 @@ def get_order(order_number: str, db: DbSession, _who: Staff) -> schemas.FullOrde
 )
 def cancel_order(
     order_number: str, db: DbSession, who: StaffOrService, body: schemas.CancelRequest | None = None
-) -> schemas.VerifiedOrder:
+) -> Response:
     """Cancel an order that has not shipped yet; otherwise 409 with the reason."""
     begin_write(db)
     if who.role == "service":
@@ -126,7 +128,7 @@ def cancel_order(
         order = service.get_by_number_or_raise(db_session=db, order_number=order_number[:40])
     if order.status == OrderStatus.cancelled:
         # Cancelling twice is a retry, not an error.
-        return presenter.verified_view(db, order)
+        return json_response(presenter.order_document(db, order, full=False))
     service.cancel(
         db_session=db,
         order=order,
@@ -134,16 +136,16 @@ def cancel_order(
         reason=(body.reason if body else "customer request"),
     )
     db.commit()
-    return presenter.verified_view(db, order)
+    return json_response(presenter.order_document(db, order, full=False))
 
 
 @router.post("/{order_number}/transition", response_model=schemas.FullOrder)
 def transition_order(
     order_number: str, body: schemas.TransitionRequest, db: DbSession, who: Staff
-) -> schemas.FullOrder:
+) -> Response:
     """Move an order through its status machine (warehouse and carrier updates)."""
     begin_write(db)
     order = service.get_by_number_or_raise(db_session=db, order_number=order_number[:40])
     service.transition(db_session=db, order=order, to=body.to, actor=who.name, note=body.note)
     db.commit()
-    return presenter.full_view(db, order)
+    return json_response(presenter.order_document(db, order, full=True))

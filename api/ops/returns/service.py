@@ -280,12 +280,20 @@ def create(
     return rma
 
 
-def get_by_number(*, db_session: Session, rma_number: str) -> Rma | None:
-    """One RMA by number; 'rma 4512', 'RMA-004512' and '4512' all work."""
-    digits = "".join(c for c in rma_number if c.isdigit())
+def canonical_rma_number(raw: str) -> str | None:
+    """'rma 4512', 'RMA-004512' and '4512' -> 'RMA-004512'."""
+    digits = "".join(c for c in raw if c.isdigit())
     if not digits or len(digits) > 9:
         return None
-    return db_session.scalar(select(Rma).where(Rma.rma_number == f"RMA-{int(digits):06d}"))
+    return f"RMA-{int(digits):06d}"
+
+
+def get_by_number(*, db_session: Session, rma_number: str) -> Rma | None:
+    """One RMA by number, in any of the ways customers write it."""
+    number = canonical_rma_number(rma_number)
+    if number is None:
+        return None
+    return db_session.scalar(select(Rma).where(Rma.rma_number == number))
 
 
 def get_by_number_or_raise(*, db_session: Session, rma_number: str) -> Rma:

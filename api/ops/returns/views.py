@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
@@ -17,13 +17,13 @@ from api.deps import (
     decode_cursor,
     encode_cursor,
 )
-from api.errors import ApiError
+from api.errors import ApiError, json_response
 from api.ops.auth.service import Principal
 from api.ops.common.idempotency import run_once
 from api.ops.orders import service as orders
 from api.ops.orders.models import Order
-from api.ops.returns import schemas, service
-from api.ops.returns.enums import RMA_STATUS_TEXT, RmaStatus
+from api.ops.returns import presenter, schemas, service
+from api.ops.returns.enums import RmaStatus
 from api.ops.returns.models import Rma
 from api.ops.returns.policy import Fees, load_policy
 from api.settings import get_settings
@@ -53,52 +53,8 @@ def _order_for(db: Session, who: Principal, body: schemas.CustomerProof, number:
     return orders.get_by_number_or_raise(db_session=db, order_number=number)
 
 
-def rma_view(rma: Rma) -> schemas.RmaView:
-    names = {line.id: line.product_name for line in rma.order.lines}
-    policy = _policy()
-    label = None
-    if rma.label_number and rma.label_expires_at:
-        label = schemas.LabelView(
-            label_number=rma.label_number,
-            carrier=rma.label_carrier or policy.label_carrier,
-            url=f"/labels/{rma.rma_number}.pdf",
-            expires_at=rma.label_expires_at,
-        )
-    status = RmaStatus(rma.status)
-    instructions = (
-        f"Pack the items {policy.condition_rules['default']}, attach the prepaid "
-        f"{label.carrier} label {label.label_number} and drop the parcel at any {label.carrier} "
-        f"location by {label.expires_at:%B} {label.expires_at.day}."
-        if label and status == RmaStatus.label_issued
-        else f"This return is {RMA_STATUS_TEXT[status]}."
-    )
-    return schemas.RmaView(
-        rma_number=rma.rma_number,
-        order_number=str(rma.order.number),
-        status=rma.status,
-        status_text=RMA_STATUS_TEXT[status],
-        resolution=rma.resolution,
-        lines=[
-            schemas.RmaLineView(
-                sku=ln.sku,
-                product_name=names.get(ln.order_line_id, ln.sku),
-                quantity=ln.quantity,
-                unit_price=ln.unit_price,
-                reason=ln.reason,
-                exchange_sku=ln.exchange_sku,
-                disposition=ln.disposition,
-            )
-            for ln in rma.lines
-        ],
-        items_amount=rma.items_amount,
-        fees=_fees(Fees(return_shipping=rma.return_shipping_fee, restocking=rma.restocking_fee)),
-        refund_amount=rma.refund_amount,
-        label=label,
-        return_by=rma.label_expires_at,
-        instructions=instructions,
-        created_at=rma.created_at,
-        updated_at=rma.updated_at,
-    )
+def rma_view(db: Session, rma: Rma) -> dict:
+    return presenter.of(db, rma, _policy())
 
 
 @router.post("/eligibility", response_model=schemas.EligibilityResponse)
@@ -174,7 +130,7 @@ def create_return(
             actor=who.name,
             conversation_id=body.conversation_id,
         )
-        return 201, rma_view(rma).model_dump(mode="json")
+        return 201, rma_view(db, rma)
 
     begin_write(db)
     status, payload = run_once(
@@ -212,20 +168,25 @@ def list_returns(
     )
     page = rmas[:limit]
     return schemas.RmaList(
-        items=[rma_view(r) for r in page],
+        items=[schemas.RmaView.model_validate(rma_view(db, r)) for r in page],
         next_cursor=encode_cursor(page[-1].id) if len(rmas) > limit else None,
     )
 
 
 @router.get("/{rma_number}", response_model=schemas.RmaView)
-def get_return(rma_number: str, db: DbSession, _who: StaffOrService) -> schemas.RmaView:
-    return rma_view(service.get_by_number_or_raise(db_session=db, rma_number=rma_number[:40]))
+def get_return(rma_number: str, db: DbSession, _who: StaffOrService) -> Response:
+    """One return with its lines, label, money and status in words."""
+    number = service.canonical_rma_number(rma_number[:40])
+    document = presenter.by_number(db, number, _policy()) if number else None
+    if document is None:
+        raise ApiError(404, "rma_not_found", "Return not found")
+    return json_response(document)
 
 
 @router.post("/{rma_number}/transition", response_model=schemas.RmaView)
 def transition_return(
     rma_number: str, body: schemas.TransitionRequest, db: DbSession, who: Staff
-) -> schemas.RmaView:
+) -> Response:
     """Move a return along requested → approved → label_issued → in_transit → received →
     inspected → refunded / exchanged / credited → closed (or rejected, cancelled, expired).
     Inspection needs a disposition per SKU; `restock` puts the units back in stock."""
@@ -240,4 +201,4 @@ def transition_return(
         dispositions=body.dispositions,
     )
     db.commit()
-    return rma_view(rma)
+    return json_response(rma_view(db, rma))

@@ -1,0 +1,243 @@
+"""The return form, booking the RMA, and return status against the real API."""
+
+from __future__ import annotations
+
+import pytest
+
+from action_testing import buttons, make_tracker, run_action, slot_events, texts
+from actions.returns import (
+    ActionAskExchangeSku,
+    ActionAskReturnConfirmed,
+    ActionAskReturnItems,
+    ActionReturnStatus,
+    ActionSubmitReturn,
+    ValidateReturnForm,
+    ValidateReturnStatusForm,
+)
+
+pytestmark = pytest.mark.asyncio
+FORM = ValidateReturnForm()
+LINEN = {"sku": "LBS-WHITE-M", "style": "LBS", "product_name": "Linen Button-Down Shirt",
+         "size": "M", "colour": "white", "unit_price": "78.00", "quantity": 1}
+JEANS = {"sku": "SSJ-INDIGO-32", "style": "SSJ", "product_name": "Slim Selvedge Jeans",
+         "size": "32", "colour": "indigo", "unit_price": "128.00", "quantity": 1}
+
+
+def pick(sku: str, quantity: str = "1", **kw):
+    return make_tracker(
+        "jane_verified_10003", text=f'/inform{{"sku": "{sku}"}}',
+        entities={"sku": sku, "quantity": quantity}, form="return_form",
+        requested_slot="return_items", **kw,
+    )
+
+
+async def test_items_are_offered_as_buttons_with_their_returnable_quantity():
+    dispatcher, events = await run_action(ActionAskReturnItems(), make_tracker("jane_verified_10003"))
+    titles = [b["title"] for b in buttons(dispatcher)]
+    assert "Linen Button-Down Shirt (white, M)" in titles
+    assert "Everything" in titles
+    assert events == []
+
+
+async def test_partly_returned_line_offers_only_what_is_left():
+    tracker = make_tracker(slots={
+        "order_number": "10006", "order_contact": "lucas.martin@example.com", "verified_order": "10006"})
+    dispatcher, _ = await run_action(ActionAskReturnItems(), tracker)
+    payloads = [b["payload"] for b in buttons(dispatcher)]
+    assert payloads == ['/inform{"sku": "PHO-BLACK-L", "quantity": "1"}']
+
+
+async def test_an_order_not_delivered_yet_ends_the_return_form():
+    dispatcher, events = await run_action(ActionAskReturnItems(), make_tracker("jane_verified_10001"))
+    assert "nothing to return yet" in texts(dispatcher)
+    assert slot_events(events)["requested_slot"] is None
+
+
+async def test_chosen_item_is_checked_for_eligibility_and_keeps_the_policy_options():
+    _, events = await run_action(FORM, pick("LBS-WHITE-M"))
+    slots = slot_events(events)
+    assert [i["sku"] for i in slots["return_items"]] == ["LBS-WHITE-M"]
+    assert slots["return_options"] == ["refund", "exchange", "store_credit"]
+    assert slots.get("requested_slot") == "return_reason"
+
+
+async def test_final_sale_item_is_refused_with_the_policy_reason_and_a_person_offered():
+    dispatcher, events = await run_action(FORM, pick("SLD-BLACK-S"))
+    slots = slot_events(events)
+    assert "final-sale" in texts(dispatcher)
+    assert slots["return_items"] is None
+    assert slots["handoff_offered"] is True and slots["handoff_reason"] == "return_not_eligible"
+    assert events[-1]["name"] == "requested_slot" and events[-1]["value"] is None
+
+
+async def test_return_outside_the_window_says_how_many_days_ago_it_was_delivered():
+    tracker = make_tracker(
+        slots={"order_number": "10004", "order_contact": "60614", "verified_order": "10004"},
+        text="the sweater", form="return_form", requested_slot="return_items",
+    )
+    dispatcher, events = await run_action(FORM, tracker)
+    assert "returns are accepted within 30 days" in texts(dispatcher)
+    assert slot_events(events)["handoff_offered"] is True
+
+
+async def test_everything_keeps_the_eligible_lines_and_names_the_refused_one():
+    dispatcher, events = await run_action(FORM, pick("ALL"))
+    slots = slot_events(events)
+    assert sorted(i["sku"] for i in slots["return_items"]) == ["LBS-WHITE-M", "SSJ-INDIGO-32"]
+    assert "Satin Slip Dress" in texts(dispatcher)
+    assert "exchange" not in slots["return_options"]  # one item for another only
+
+
+async def test_typed_item_name_is_matched_to_the_order_line():
+    tracker = make_tracker(
+        "jane_verified_10003", text="the jeans", form="return_form", requested_slot="return_items")
+    _, events = await run_action(FORM, tracker)
+    assert [i["sku"] for i in slot_events(events)["return_items"]] == ["SSJ-INDIGO-32"]
+
+
+async def test_reason_in_words_becomes_a_reason_code():
+    tracker = make_tracker(
+        "jane_verified_10003", text="they're way too tight", form="return_form",
+        requested_slot="return_reason", slots={"return_items": [LINEN]},
+    )
+    _, events = await run_action(FORM, tracker)
+    assert slot_events(events)["return_reason"] == "size_too_small"
+
+
+async def test_exchange_is_refused_when_the_policy_does_not_offer_it():
+    tracker = make_tracker(
+        "jane_verified_10003", text="exchange", entities={"resolution": "exchange"},
+        form="return_form", requested_slot="resolution",
+        slots={"return_items": [LINEN, JEANS], "return_options": ["refund", "store_credit"]},
+        candidates={"resolution": "exchange"},
+    )
+    dispatcher, events = await run_action(FORM, tracker)
+    assert slot_events(events)["resolution"] is None
+    assert "one item at a time" in texts(dispatcher)
+
+
+async def test_exchange_variants_offered_are_in_stock():
+    tracker = make_tracker(
+        "jane_verified_10003", slots={"return_items": [JEANS], "resolution": "exchange"})
+    dispatcher, _ = await run_action(ActionAskExchangeSku(), tracker)
+    skus = [b["payload"].split('"')[3] for b in buttons(dispatcher)]
+    assert skus and "SSJ-INDIGO-32" not in skus
+    assert all(s.startswith("SSJ-") for s in skus)
+
+
+async def test_exchange_size_is_checked_against_stock_and_style():
+    base = dict(slots={"return_items": [JEANS], "resolution": "exchange",
+                       "return_options": ["refund", "exchange", "store_credit"]},
+                form="return_form", requested_slot="exchange_sku")
+    ok = make_tracker("jane_verified_10003", text="34", entities={"size": "34"}, **base)
+    _, events = await run_action(FORM, ok)
+    assert slot_events(events)["exchange_sku"] == "SSJ-INDIGO-34"
+
+    other_style = make_tracker(
+        "jane_verified_10003", text="/inform", entities={"sku": "PUF-OLIVE-M"}, **base)
+    dispatcher, events = await run_action(FORM, other_style)
+    assert slot_events(events)["exchange_sku"] is None
+
+
+async def test_summary_shows_items_fees_refund_and_deadline():
+    tracker = make_tracker(
+        "jane_verified_10003",
+        slots={"return_items": [LINEN], "return_reason": "size_too_small", "resolution": "refund"},
+    )
+    dispatcher, events = await run_action(ActionAskReturnConfirmed(), tracker)
+    summary = slot_events(events)["return_summary"]
+    assert "1 × Linen Button-Down Shirt (white, M)" in summary
+    assert "return shipping $6.95" in summary
+    assert "Estimated refund: $71.05" in summary
+    assert "Please send it back by" in summary
+    assert {"title": "Yes, book it", "payload": "/affirm"} in buttons(dispatcher)
+
+
+async def test_faulty_item_has_no_fees():
+    tracker = make_tracker(
+        "jane_verified_10003",
+        slots={"return_items": [JEANS], "return_reason": "defective", "resolution": "refund"},
+    )
+    _, events = await run_action(ActionAskReturnConfirmed(), tracker)
+    assert "Fees: none." in slot_events(events)["return_summary"]
+
+
+async def test_confirmed_return_creates_one_rma_even_when_the_action_is_retried(staff):
+    confirmed = dict(
+        state="jane_verified_10003",
+        slots={"return_items": [LINEN], "return_reason": "size_too_small",
+               "resolution": "store_credit", "return_confirmed": True},
+        sender_id="test-retried-return",
+    )
+    before = staff.get("/returns", order_number="10003").json()["items"]
+    dispatcher, events = await run_action(ActionSubmitReturn(), make_tracker(**confirmed))
+    rma = slot_events(events)["rma_number"]
+    assert rma and rma.startswith("RMA-")
+    text = texts(dispatcher)
+    assert f"Your return number is {rma}" in text
+    assert "label" in text and "/labels/" in text
+    assert slot_events(events)["return_items"] is None  # the form starts clean next time
+
+    # The same confirmation again (a retry): same RMA, nothing new in the store.
+    _, again = await run_action(ActionSubmitReturn(), make_tracker(**confirmed))
+    assert slot_events(again)["rma_number"] == rma
+    after = staff.get("/returns", order_number="10003").json()["items"]
+    assert len(after) == len(before) + 1
+    assert staff.get(f"/returns/{rma}").json()["resolution"] == "store_credit"
+
+
+async def test_declined_summary_books_nothing(staff):
+    before = staff.get("/returns", order_number="10011").json()["items"]
+    tracker = make_tracker(slots={
+        "order_number": "10011", "order_contact": "97201", "verified_order": "10011",
+        "return_items": [{"sku": "FZH-GREY-L", "quantity": 1, "product_name": "Fleece Zip Hoodie"}],
+        "return_reason": "changed_mind", "resolution": "refund", "return_confirmed": False})
+    dispatcher, events = await run_action(ActionSubmitReturn(), tracker)
+    assert "haven't booked anything" in texts(dispatcher)
+    assert staff.get("/returns", order_number="10011").json()["items"] == before
+
+
+async def test_return_status_from_an_rma_number_gives_status_but_no_order_details():
+    tracker = make_tracker(slots={"rma_number": "RMA-000005"})
+    dispatcher, _ = await run_action(ActionReturnStatus(), tracker)
+    text = texts(dispatcher)
+    assert "Return RMA-000005 is on its way back to us." in text
+    assert "10023" not in text  # order details only for the verified customer
+
+
+async def test_rma_number_written_loosely_is_found():
+    tracker = make_tracker(
+        text="rma 5", intent="return_status", form="return_status_form", activating=True,
+        candidates={"rma_number": "rma 5"},
+    )
+    _, events = await run_action(ValidateReturnStatusForm(), tracker)
+    assert slot_events(events)["rma_number"] == "RMA-000005"
+
+
+async def test_unknown_rma_number_is_asked_again():
+    tracker = make_tracker(
+        text="RMA-999999", form="return_status_form", requested_slot="rma_number",
+        candidates={"rma_number": "RMA-999999"},
+    )
+    dispatcher, events = await run_action(ValidateReturnStatusForm(), tracker)
+    assert slot_events(events)["rma_number"] is None
+    assert "couldn't find a return" in texts(dispatcher)
+
+
+async def test_no_rma_number_switches_to_the_order():
+    tracker = make_tracker(
+        text="I don't have it", intent="deny", form="return_status_form",
+        requested_slot="rma_number",
+    )
+    _, events = await run_action(ValidateReturnStatusForm(), tracker)
+    slots = slot_events(events)
+    assert slots["rma_unknown"] is True
+    assert slots["requested_slot"] == "order_number"
+
+
+async def test_return_status_through_the_verified_order_lists_its_returns():
+    tracker = make_tracker(slots={
+        "order_number": "10006", "order_contact": "lucas.martin@example.com", "verified_order": "10006"})
+    dispatcher, _ = await run_action(ActionReturnStatus(), tracker)
+    assert "Return RMA-" in texts(dispatcher)
+    assert "order #10006" in texts(dispatcher)
