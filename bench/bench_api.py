@@ -60,26 +60,52 @@ def bench_backend(backend: str, orders: int, per_client: int) -> None:
     workdir = Path(tempfile.mkdtemp(prefix=f"opsdesk-bench-{backend}-"))
     url = fresh_database(backend, workdir)
     keys = {"admin": secrets.token_urlsafe(24), "service": secrets.token_urlsafe(24)}
-    env = {**os.environ, "OPSDESK_DATABASE_URL": url, "OPSDESK_VAR_DIR": str(workdir / "var"),
-           "OPSDESK_ADMIN_KEY": keys["admin"], "OPSDESK_SERVICE_KEY": keys["service"],
-           "OPSDESK_LOG_LEVEL": "warning",
-           # The benchmark drives lookups from one conversation id per client; no lock-out.
-           "OPSDESK_LOOKUP_MAX_FAILURES": "1000000000"}
-    print(f"\n### {backend}: {server_version(url) if backend == 'postgres' else ''}".rstrip(), flush=True)
+    env = {
+        **os.environ,
+        "OPSDESK_DATABASE_URL": url,
+        "OPSDESK_VAR_DIR": str(workdir / "var"),
+        "OPSDESK_ADMIN_KEY": keys["admin"],
+        "OPSDESK_SERVICE_KEY": keys["service"],
+        "OPSDESK_LOG_LEVEL": "warning",
+        # The benchmark drives lookups from one conversation id per client; no lock-out.
+        "OPSDESK_LOOKUP_MAX_FAILURES": "1000000000",
+    }
+    print(
+        f"\n### {backend}: {server_version(url) if backend == 'postgres' else ''}".rstrip(),
+        flush=True,
+    )
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "api.cli", "seed", "--orders", str(orders)], cwd=REPO,
-                   env=env, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "api.cli", "seed", "--orders", str(orders)],
+        cwd=REPO,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     seed_seconds = time.perf_counter() - started
     engine = make_engine(url)
-    print(f"{server_version(url)}; seeded the demo store + {orders:,} orders in {seed_seconds:.0f} s "
-          f"(`opsdesk seed --orders {orders}`, migrations included)", flush=True)
+    print(
+        f"{server_version(url)}; seeded the demo store + {orders:,} orders in {seed_seconds:.0f} s "
+        f"(`opsdesk seed --orders {orders}`, migrations included)",
+        flush=True,
+    )
     pairs = bulk.sample_lookups(engine, 2000)
     with engine.connect() as conn:
-        rmas = [r for (r,) in conn.execute(sa.text("SELECT rma_number FROM rmas ORDER BY id DESC LIMIT 2000"))]
+        rmas = [
+            r
+            for (r,) in conn.execute(
+                sa.text("SELECT rma_number FROM rmas ORDER BY id DESC LIMIT 2000")
+            )
+        ]
     engine.dispose()
     port = 18000 + random.randint(0, 999)
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "api", "--port", str(port)], cwd=REPO,
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "api", "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -97,23 +123,41 @@ def bench_backend(backend: str, orders: int, per_client: int) -> None:
 
         def lookup(i: int):  # noqa: ANN202
             number, email = pairs[i % len(pairs)]
-            return "POST", "/api/v1/orders/lookup", json_body(
-                {"order_number": number, "email": email, "conversation_id": f"bench-{i % 64}"})
+            return (
+                "POST",
+                "/api/v1/orders/lookup",
+                json_body(
+                    {"order_number": number, "email": email, "conversation_id": f"bench-{i % 64}"}
+                ),
+            )
 
         def get_rma(i: int):  # noqa: ANN202
             return "GET", f"/api/v1/returns/{rmas[i % len(rmas)]}", None
 
         # Warm up caches and connections.
-        run_load("127.0.0.1", port, headers, lookup, clients=4, requests_per_client=100, name="warm")
-        run_load("127.0.0.1", port, headers, get_rma, clients=4, requests_per_client=100, name="warm")
+        run_load(
+            "127.0.0.1", port, headers, lookup, clients=4, requests_per_client=100, name="warm"
+        )
+        run_load(
+            "127.0.0.1", port, headers, get_rma, clients=4, requests_per_client=100, name="warm"
+        )
         print(HEADER)
         for clients in (1, 8, 32):
             n = max(per_client // clients, 50) if clients > 1 else per_client
-            for name, make in (("GET /api/v1/ping (floor)", ping),
-                               ("POST /orders/lookup", lookup),
-                               ("GET /returns/{rma}", get_rma)):
-                result = run_load("127.0.0.1", port, headers, make, clients=clients,
-                                  requests_per_client=n, name=name)
+            for name, make in (
+                ("GET /api/v1/ping (floor)", ping),
+                ("POST /orders/lookup", lookup),
+                ("GET /returns/{rma}", get_rma),
+            ):
+                result = run_load(
+                    "127.0.0.1",
+                    port,
+                    headers,
+                    make,
+                    clients=clients,
+                    requests_per_client=n,
+                    name=name,
+                )
                 print(result.row(), flush=True)
     finally:
         proc.terminate()
@@ -124,12 +168,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument("--requests", type=int, default=2000,
-                        help="requests per level (spread over the clients)")
+    parser.add_argument(
+        "--requests", type=int, default=2000, help="requests per level (spread over the clients)"
+    )
     args = parser.parse_args()
     print(f"machine: {machine()}")
-    print("one api process (uvicorn, 1 worker); load from this process on the same machine, "
-          "closed loop, keep-alive connections")
+    print(
+        "one api process (uvicorn, 1 worker); load from this process on the same machine, "
+        "closed loop, keep-alive connections"
+    )
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     for backend in backends:
         bench_backend(backend, args.orders, args.requests)

@@ -12,25 +12,23 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 
 def machine() -> str:
-    cpu = "unknown cpu"
+    cpu, mem = "unknown cpu", ""
     try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = ""
-    try:
-        kb = int(next(ln for ln in open("/proc/meminfo") if ln.startswith("MemTotal")).split()[1])
+        cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+        cpu = next(ln for ln in cpuinfo if ln.startswith("model name")).split(":", 1)[1].strip()
+        meminfo = Path("/proc/meminfo").read_text().splitlines()
+        kb = int(next(ln for ln in meminfo if ln.startswith("MemTotal")).split()[1])
         mem = f", {kb / 1024 / 1024:.0f} GiB"
     except (OSError, StopIteration):
         pass
-    return (f"{cpu}, {os.cpu_count()} cores{mem}; {platform.system()} {platform.release()}; "
-            f"Python {platform.python_version()}")
+    return (
+        f"{cpu}, {os.cpu_count()} cores{mem}; {platform.system()} {platform.release()}; "
+        f"Python {platform.python_version()}"
+    )
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -57,19 +55,32 @@ class Result:
 
     def row(self) -> str:
         lat = self.latencies_ms
-        return (f"| {self.name} | {self.clients} | {self.throughput:,.0f} | "
-                f"{percentile(lat, 0.5):.2f} | {percentile(lat, 0.95):.2f} | "
-                f"{percentile(lat, 0.99):.2f} | {self.errors} |")
+        return (
+            f"| {self.name} | {self.clients} | {self.throughput:,.0f} | "
+            f"{percentile(lat, 0.5):.2f} | {percentile(lat, 0.95):.2f} | "
+            f"{percentile(lat, 0.99):.2f} | {self.errors} |"
+        )
 
 
-HEADER = ("| endpoint | clients | req/s | p50 ms | p95 ms | p99 ms | errors |\n"
-          "|---|---:|---:|---:|---:|---:|---:|")
+HEADER = (
+    "| endpoint | clients | req/s | p50 ms | p95 ms | p99 ms | errors |\n"
+    "|---|---:|---:|---:|---:|---:|---:|"
+)
 
 Request = tuple[str, str, bytes | None]  # method, path, body
 
 
-def run_load(host: str, port: int, headers: dict[str, str], make_request: Callable[[int], Request],
-             *, clients: int, requests_per_client: int, name: str, expect: int = 200) -> Result:
+def run_load(
+    host: str,
+    port: int,
+    headers: dict[str, str],
+    make_request: Callable[[int], Request],
+    *,
+    clients: int,
+    requests_per_client: int,
+    name: str,
+    expect: int = 200,
+) -> Result:
     """Each client sends its requests back to back on one keep-alive connection."""
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors = [0] * clients

@@ -110,7 +110,10 @@ def new_store(backend: str, tmp: Path) -> Store:
     store = Store(backend=backend, url=url, var_dir=tmp / "var")
     store.keys = {role: secrets.token_urlsafe(24) for role in ("admin", "service", "agent")}
     subprocess.run(
-        [sys.executable, "-m", "api.cli", "seed"], cwd=REPO, env=store.env, check=True,
+        [sys.executable, "-m", "api.cli", "seed"],
+        cwd=REPO,
+        env=store.env,
+        check=True,
         capture_output=True,
     )
     return store
@@ -123,7 +126,10 @@ def start_api(store: Store) -> None:
     log = open(store.log_path, "wb")  # noqa: SIM115
     store.process = subprocess.Popen(
         [sys.executable, "-m", "api.cli", "api", "--port", str(port)],
-        cwd=REPO, env=store.env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=REPO,
+        env=store.env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     store.base_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -147,7 +153,9 @@ def stop_api(store: Store) -> None:
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+def live(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Store]:
     """A freshly seeded database behind a running api process, one per test module and backend."""
     store = new_store(request.param, tmp_path_factory.mktemp(request.param))
     start_api(store)

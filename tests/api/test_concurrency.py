@@ -15,29 +15,41 @@ from tests.conftest import Store
 
 
 def test_simultaneous_returns_of_one_line_create_exactly_one_rma(live: Store) -> None:
-    body = {"order_number": "10003", "email": "jane.doe@example.com",
-            "lines": [{"sku": "LBS-WHITE-M", "quantity": 1, "reason": "size_too_small"}],
-            "resolution": "refund"}
+    body = {
+        "order_number": "10003",
+        "email": "jane.doe@example.com",
+        "lines": [{"sku": "LBS-WHITE-M", "quantity": 1, "reason": "size_too_small"}],
+        "resolution": "refund",
+    }
     start = threading.Barrier(8)
 
     def attempt(_: int) -> int:
         with live.client("service") as c:
             start.wait(timeout=30)
-            return c.post("/api/v1/returns", json=body,
-                          headers={"Idempotency-Key": str(uuid.uuid4())}).status_code
+            return c.post(
+                "/api/v1/returns", json=body, headers={"Idempotency-Key": str(uuid.uuid4())}
+            ).status_code
 
     with ThreadPoolExecutor(8) as pool:
         codes = list(pool.map(attempt, range(8)))
     assert sorted(codes) == [201] + [422] * 7, codes
     assert live.scalar("SELECT count(*) FROM rma_lines WHERE sku='LBS-WHITE-M'") == 1
-    assert live.scalar("SELECT returned_quantity FROM order_lines ol JOIN orders o ON o.id=ol.order_id "
-                       "WHERE o.number=10003 AND ol.sku='LBS-WHITE-M'") == 1
+    assert (
+        live.scalar(
+            "SELECT returned_quantity FROM order_lines ol JOIN orders o ON o.id=ol.order_id "
+            "WHERE o.number=10003 AND ol.sku='LBS-WHITE-M'"
+        )
+        == 1
+    )
 
 
 def test_the_same_idempotency_key_sent_at_once_creates_one_rma(live: Store) -> None:
-    body = {"order_number": "10006", "email": "lucas.martin@example.com",
-            "lines": [{"sku": "PHO-BLACK-L", "quantity": 1, "reason": "changed_mind"}],
-            "resolution": "store_credit"}
+    body = {
+        "order_number": "10006",
+        "email": "lucas.martin@example.com",
+        "lines": [{"sku": "PHO-BLACK-L", "quantity": 1, "reason": "changed_mind"}],
+        "resolution": "store_credit",
+    }
     key = str(uuid.uuid4())
     start = threading.Barrier(6)
 
@@ -51,7 +63,9 @@ def test_the_same_idempotency_key_sent_at_once_creates_one_rma(live: Store) -> N
         results = list(pool.map(attempt, range(6)))
     assert {code for code, _ in results} == {201}, results
     assert len({rma for _, rma in results}) == 1
-    assert live.scalar("SELECT count(*) FROM rma_lines WHERE sku='PHO-BLACK-L'") == 2  # seeded one + this
+    assert (
+        live.scalar("SELECT count(*) FROM rma_lines WHERE sku='PHO-BLACK-L'") == 2
+    )  # seeded one + this
 
 
 def test_reservation_race_never_oversells(seeded: Store) -> None:
@@ -75,5 +89,10 @@ def test_reservation_race_never_oversells(seeded: Store) -> None:
         results = list(pool.map(reserve, range(10)))
     engine.dispose()
     assert results.count(True) == 2
-    assert seeded.scalar("SELECT sum(on_hand - reserved) FROM inventory_levels WHERE sku='WOC-CAMEL-S'") == 0
+    assert (
+        seeded.scalar(
+            "SELECT sum(on_hand - reserved) FROM inventory_levels WHERE sku='WOC-CAMEL-S'"
+        )
+        == 0
+    )
     assert seeded.scalar("SELECT min(on_hand - reserved) FROM inventory_levels") >= 0  # type: ignore[operator]

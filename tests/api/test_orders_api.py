@@ -23,7 +23,10 @@ def test_lookup_accepts_order_numbers_as_customers_write_them(live: Store, numbe
     ups = body["shipments"][0]
     assert ups["carrier"] == "UPS" and ups["tracking_url"].endswith(ups["tracking_number"])
     assert [e["status"] for e in ups["events"]][-1] == "in_transit"
-    assert {ln["sku"]: ln["quantity"] for ln in body["lines"]} == {"TEE-NAVY-M": 2, "RCH-KHAKI-32": 1}
+    assert {ln["sku"]: ln["quantity"] for ln in body["lines"]} == {
+        "TEE-NAVY-M": 2,
+        "RCH-KHAKI-32": 1,
+    }
 
 
 def test_lookup_by_postal_code_works_and_zip_plus_four_matches(live: Store) -> None:
@@ -51,27 +54,36 @@ def test_wrong_email_and_unknown_order_give_the_same_404(live: Store) -> None:
 
 def test_failed_verifications_are_rate_limited_per_conversation(live: Store) -> None:
     for _ in range(5):
-        assert lookup(live, "conv-rl", order_number="10001", email="x@example.com").status_code == 404
+        assert (
+            lookup(live, "conv-rl", order_number="10001", email="x@example.com").status_code == 404
+        )
     limited = lookup(live, "conv-rl", order_number="10001", email="jane.doe@example.com")
     assert limited.status_code == 429
     assert limited.json()["code"] == "too_many_attempts"
     assert int(limited.headers["retry-after"]) > 0
     # Another conversation is not affected.
-    assert lookup(live, "conv-other", order_number="10001", email="jane.doe@example.com").status_code == 200
+    assert (
+        lookup(live, "conv-other", order_number="10001", email="jane.doe@example.com").status_code
+        == 200
+    )
 
 
 def test_cancel_an_unshipped_order_releases_its_stock(live: Store) -> None:
     reserved_before = live.scalar(
-        "SELECT reserved FROM inventory_levels WHERE sku='CKC-CREAM-S' AND location_code='EAST'")
+        "SELECT reserved FROM inventory_levels WHERE sku='CKC-CREAM-S' AND location_code='EAST'"
+    )
     with live.client("service") as c:
-        r = c.post("/api/v1/orders/10007/cancel", json={"reason": "changed my mind",
-                                                        "email": "mia.chen@example.com"})
+        r = c.post(
+            "/api/v1/orders/10007/cancel",
+            json={"reason": "changed my mind", "email": "mia.chen@example.com"},
+        )
         assert r.status_code == 200, r.text
         assert r.json()["status"] == "cancelled"
         again = c.post("/api/v1/orders/10007/cancel", json={"email": "mia.chen@example.com"})
         assert again.status_code == 200  # a retry, not an error
     reserved_after = live.scalar(
-        "SELECT reserved FROM inventory_levels WHERE sku='CKC-CREAM-S' AND location_code='EAST'")
+        "SELECT reserved FROM inventory_levels WHERE sku='CKC-CREAM-S' AND location_code='EAST'"
+    )
     assert reserved_after == reserved_before - 1  # type: ignore[operator]
     with live.client("admin") as c:
         history = c.get("/api/v1/orders/10007").json()["history"]
@@ -104,7 +116,9 @@ def test_staff_view_has_address_and_history_and_lists_page_with_cursor(live: Sto
         jane = c.get("/api/v1/orders", params={"customer_email": "JANE.DOE@example.com"}).json()
         delayed = c.get("/api/v1/orders", params={"status": "delayed"}).json()
     assert len(first["items"]) == 5 and first["next_cursor"]
-    assert not {o["order_number"] for o in first["items"]} & {o["order_number"] for o in second["items"]}
+    assert not {o["order_number"] for o in first["items"]} & {
+        o["order_number"] for o in second["items"]
+    }
     assert {o["order_number"] for o in jane["items"]} == {"10001", "10003", "10010"}
     assert [o["order_number"] for o in delayed["items"]] == ["10002"]
 
@@ -123,10 +137,19 @@ def test_order_routes_need_the_right_role(live: Store) -> None:
 
 
 def test_status_transitions_follow_the_machine_and_move_stock(live: Store) -> None:
-    on_hand = live.scalar("SELECT on_hand FROM inventory_levels WHERE sku='OXS-BLUE-L' AND location_code='EAST'")
+    on_hand = live.scalar(
+        "SELECT on_hand FROM inventory_levels WHERE sku='OXS-BLUE-L' AND location_code='EAST'"
+    )
     with live.client("admin") as c:
-        assert c.post("/api/v1/orders/10012/transition", json={"to": "delivered"}).status_code == 409
+        assert (
+            c.post("/api/v1/orders/10012/transition", json={"to": "delivered"}).status_code == 409
+        )
         for step in ("packed", "shipped"):
             r = c.post("/api/v1/orders/10012/transition", json={"to": step})
             assert r.status_code == 200, r.text
-    assert live.scalar("SELECT on_hand FROM inventory_levels WHERE sku='OXS-BLUE-L' AND location_code='EAST'") == on_hand - 1  # type: ignore[operator]
+    assert (
+        live.scalar(
+            "SELECT on_hand FROM inventory_levels WHERE sku='OXS-BLUE-L' AND location_code='EAST'"
+        )
+        == on_hand - 1
+    )  # type: ignore[operator]

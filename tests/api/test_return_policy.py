@@ -16,9 +16,16 @@ TODAY = date(2026, 11, 27)
 
 def facts(**overrides: object) -> LineFacts:
     base: dict[str, object] = dict(
-        sku="LBS-WHITE-M", product_name="Linen Button-Down Shirt", category="shirts",
-        final_sale=False, personalized=False, unit_price=Decimal("78.00"), quantity_bought=1,
-        quantity_in_returns=0, order_status="delivered", delivered_on=TODAY - timedelta(days=5),
+        sku="LBS-WHITE-M",
+        product_name="Linen Button-Down Shirt",
+        category="shirts",
+        final_sale=False,
+        personalized=False,
+        unit_price=Decimal("78.00"),
+        quantity_bought=1,
+        quantity_in_returns=0,
+        order_status="delivered",
+        delivered_on=TODAY - timedelta(days=5),
         has_other_variants=True,
     )
     base.update(overrides)
@@ -46,8 +53,9 @@ def test_last_day_of_window_is_still_eligible() -> None:
 
 
 def test_faulty_item_outside_window_points_to_a_person() -> None:
-    d = evaluate_line(POLICY, facts(delivered_on=TODAY - timedelta(days=60)), 1, today=TODAY,
-                      reason="defective")
+    d = evaluate_line(
+        POLICY, facts(delivered_on=TODAY - timedelta(days=60)), 1, today=TODAY, reason="defective"
+    )
     assert not d.eligible and "a person will look at it" in d.reason
 
 
@@ -67,7 +75,9 @@ def test_non_returnable_items_are_refused_with_the_reason(overrides: dict, words
 
 
 def test_undelivered_and_lost_orders_cannot_be_returned() -> None:
-    shipped = evaluate_line(POLICY, facts(order_status="shipped", delivered_on=None), 1, today=TODAY)
+    shipped = evaluate_line(
+        POLICY, facts(order_status="shipped", delivered_on=None), 1, today=TODAY
+    )
     assert not shipped.eligible and "hasn't been delivered yet" in shipped.reason
     lost = evaluate_line(POLICY, facts(order_status="lost", delivered_on=None), 1, today=TODAY)
     assert not lost.eligible and "lost in transit" in lost.reason
@@ -87,11 +97,17 @@ def test_exchange_is_offered_only_when_there_is_another_variant() -> None:
 
 
 def test_refund_pays_return_shipping_once_per_return() -> None:
-    lines = [evaluate_line(POLICY, facts(), 1, today=TODAY),
-             evaluate_line(POLICY, facts(sku="TEE-NAVY-M", unit_price=Decimal("28.00")), 1,
-                           today=TODAY)]
-    s = settle(POLICY, lines, {"LBS-WHITE-M": Decimal("78.00"), "TEE-NAVY-M": Decimal("28.00")},
-               {}, "refund")
+    lines = [
+        evaluate_line(POLICY, facts(), 1, today=TODAY),
+        evaluate_line(POLICY, facts(sku="TEE-NAVY-M", unit_price=Decimal("28.00")), 1, today=TODAY),
+    ]
+    s = settle(
+        POLICY,
+        lines,
+        {"LBS-WHITE-M": Decimal("78.00"), "TEE-NAVY-M": Decimal("28.00")},
+        {},
+        "refund",
+    )
     assert s.items_amount == Decimal("106.00")
     assert s.fees.return_shipping == Decimal("6.95")
     assert s.refund_amount == Decimal("99.05")
@@ -106,8 +122,9 @@ def test_store_credit_is_free_and_gets_the_bonus() -> None:
 
 def test_store_fault_reasons_waive_the_shipping_fee() -> None:
     lines = [evaluate_line(POLICY, facts(), 1, today=TODAY, reason="defective")]
-    s = settle(POLICY, lines, {"LBS-WHITE-M": Decimal("78.00")}, {"LBS-WHITE-M": "defective"},
-               "refund")
+    s = settle(
+        POLICY, lines, {"LBS-WHITE-M": Decimal("78.00")}, {"LBS-WHITE-M": "defective"}, "refund"
+    )
     assert s.fees.return_shipping == Decimal("0.00") and s.refund_amount == Decimal("78.00")
 
 

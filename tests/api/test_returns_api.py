@@ -17,32 +17,58 @@ def create(store: Store, body: dict, key: str | None = None, role: str = "servic
 
 def test_eligibility_explains_each_line_in_customer_words(live: Store) -> None:
     with live.client("service") as c:
-        r = c.post("/api/v1/returns/eligibility", json={
-            "order_number": "10003", "email": JANE,
-            "lines": [{"sku": "LBS-WHITE-M", "quantity": 1}, {"sku": "SLD-BLACK-S", "quantity": 1},
-                      {"sku": "NOPE-1", "quantity": 1}]})
+        r = c.post(
+            "/api/v1/returns/eligibility",
+            json={
+                "order_number": "10003",
+                "email": JANE,
+                "lines": [
+                    {"sku": "LBS-WHITE-M", "quantity": 1},
+                    {"sku": "SLD-BLACK-S", "quantity": 1},
+                    {"sku": "NOPE-1", "quantity": 1},
+                ],
+            },
+        )
     assert r.status_code == 200, r.text
     lines = {ln["sku"]: ln for ln in r.json()["lines"]}
-    assert lines["LBS-WHITE-M"]["eligible"] and "can be returned until" in lines["LBS-WHITE-M"]["reason"]
+    assert (
+        lines["LBS-WHITE-M"]["eligible"]
+        and "can be returned until" in lines["LBS-WHITE-M"]["reason"]
+    )
     assert not lines["SLD-BLACK-S"]["eligible"] and "final-sale" in lines["SLD-BLACK-S"]["reason"]
     assert not lines["NOPE-1"]["eligible"] and "not on order #10003" in lines["NOPE-1"]["reason"]
     assert r.json()["fees"]["return_shipping"] == "6.95"
 
 
 def test_old_order_is_refused_with_days_since_delivery(live: Store) -> None:
-    r = create(live, {"order_number": "10004", "email": "omar.haddad@example.com",
-                      "lines": [{"sku": "MCS-NAVY-L", "quantity": 1, "reason": "changed_mind"}],
-                      "resolution": "refund"})
+    r = create(
+        live,
+        {
+            "order_number": "10004",
+            "email": "omar.haddad@example.com",
+            "lines": [{"sku": "MCS-NAVY-L", "quantity": 1, "reason": "changed_mind"}],
+            "resolution": "refund",
+        },
+    )
     assert r.status_code == 422
     assert r.json()["code"] == "return_not_eligible"
     assert "delivered 45 days ago; returns are accepted within 30 days" in r.json()["detail"]
-    assert live.scalar("SELECT count(*) FROM rmas r JOIN orders o ON o.id=r.order_id WHERE o.number=10004") == 0
+    assert (
+        live.scalar(
+            "SELECT count(*) FROM rmas r JOIN orders o ON o.id=r.order_id WHERE o.number=10004"
+        )
+        == 0
+    )
 
 
 def test_create_rma_with_label_and_a_retry_creates_nothing_new(live: Store) -> None:
-    body = {"order_number": "10003", "email": JANE, "conversation_id": "conv-r1",
-            "lines": [{"sku": "SSJ-INDIGO-32", "quantity": 1, "reason": "size_too_large"}],
-            "resolution": "refund"}
+    body = {
+        "order_number": "10003",
+        "email": JANE,
+        "conversation_id": "conv-r1",
+        "lines": [{"sku": "SSJ-INDIGO-32", "quantity": 1, "reason": "size_too_large"}],
+        "resolution": "refund",
+    }
     key = f"conv-r1:{uuid.uuid4()}"
     first = create(live, body, key)
     assert first.status_code == 201, first.text
@@ -53,8 +79,13 @@ def test_create_rma_with_label_and_a_retry_creates_nothing_new(live: Store) -> N
     retry = create(live, body, key)
     assert retry.status_code == 201 and retry.json() == rma
     assert live.scalar("SELECT count(*) FROM rma_lines WHERE sku='SSJ-INDIGO-32'") == 1
-    assert live.scalar("SELECT returned_quantity FROM order_lines ol JOIN orders o ON o.id=ol.order_id "
-                       "WHERE o.number=10003 AND ol.sku='SSJ-INDIGO-32'") == 1
+    assert (
+        live.scalar(
+            "SELECT returned_quantity FROM order_lines ol JOIN orders o ON o.id=ol.order_id "
+            "WHERE o.number=10003 AND ol.sku='SSJ-INDIGO-32'"
+        )
+        == 1
+    )
     # Same key, different body: refused, nothing created.
     other = create(live, {**body, "resolution": "store_credit"}, key)
     assert other.status_code == 409 and other.json()["code"] == "idempotency_key_reused"
@@ -64,65 +95,149 @@ def test_create_rma_with_label_and_a_retry_creates_nothing_new(live: Store) -> N
 
 
 def test_service_must_prove_the_customer_for_returns(live: Store) -> None:
-    r = create(live, {"order_number": "10003", "email": "mallory@example.com",
-                      "lines": [{"sku": "LBS-WHITE-M", "quantity": 1, "reason": "other"}],
-                      "resolution": "refund"})
+    r = create(
+        live,
+        {
+            "order_number": "10003",
+            "email": "mallory@example.com",
+            "lines": [{"sku": "LBS-WHITE-M", "quantity": 1, "reason": "other"}],
+            "resolution": "refund",
+        },
+    )
     assert r.status_code == 404
 
 
 def test_exchange_reserves_the_new_size_and_refuses_when_out_of_stock(live: Store) -> None:
     before = live.scalar("SELECT sum(reserved) FROM inventory_levels WHERE sku='FZH-GREY-XL'")
-    ok = create(live, {"order_number": "10011", "email": "ava.nguyen@example.com",
-                       "lines": [{"sku": "FZH-GREY-L", "quantity": 1, "reason": "size_too_small",
-                                  "exchange_sku": "FZH-GREY-XL"}], "resolution": "exchange"})
+    ok = create(
+        live,
+        {
+            "order_number": "10011",
+            "email": "ava.nguyen@example.com",
+            "lines": [
+                {
+                    "sku": "FZH-GREY-L",
+                    "quantity": 1,
+                    "reason": "size_too_small",
+                    "exchange_sku": "FZH-GREY-XL",
+                }
+            ],
+            "resolution": "exchange",
+        },
+    )
     assert ok.status_code == 201, ok.text
     assert ok.json()["refund_amount"] == "0.00"
-    assert live.scalar("SELECT sum(reserved) FROM inventory_levels WHERE sku='FZH-GREY-XL'") == before + 1  # type: ignore[operator]
+    assert (
+        live.scalar("SELECT sum(reserved) FROM inventory_levels WHERE sku='FZH-GREY-XL'")
+        == before + 1
+    )  # type: ignore[operator]
     # Cancelling the RMA gives the reserved unit and the returnable unit back.
     with live.client("admin") as c:
-        r = c.post(f"/api/v1/returns/{ok.json()['rma_number']}/transition", json={"to": "cancelled"})
+        r = c.post(
+            f"/api/v1/returns/{ok.json()['rma_number']}/transition", json={"to": "cancelled"}
+        )
         assert r.status_code == 200, r.text
-    assert live.scalar("SELECT sum(reserved) FROM inventory_levels WHERE sku='FZH-GREY-XL'") == before
-    out = create(live, {"order_number": "10003", "email": JANE,
-                        "lines": [{"sku": "LBS-WHITE-M", "quantity": 1, "reason": "size_too_small",
-                                   "exchange_sku": "LBS-SKYBLUE-M"}], "resolution": "exchange"})
+    assert (
+        live.scalar("SELECT sum(reserved) FROM inventory_levels WHERE sku='FZH-GREY-XL'") == before
+    )
+    out = create(
+        live,
+        {
+            "order_number": "10003",
+            "email": JANE,
+            "lines": [
+                {
+                    "sku": "LBS-WHITE-M",
+                    "quantity": 1,
+                    "reason": "size_too_small",
+                    "exchange_sku": "LBS-SKYBLUE-M",
+                }
+            ],
+            "resolution": "exchange",
+        },
+    )
     assert out.status_code == 409 and out.json()["code"] == "insufficient_stock"
-    assert live.scalar("SELECT returned_quantity FROM order_lines ol JOIN orders o ON o.id=ol.order_id "
-                       "WHERE o.number=10003 AND ol.sku='LBS-WHITE-M'") == 0
+    assert (
+        live.scalar(
+            "SELECT returned_quantity FROM order_lines ol JOIN orders o ON o.id=ol.order_id "
+            "WHERE o.number=10003 AND ol.sku='LBS-WHITE-M'"
+        )
+        == 0
+    )
 
 
 def test_lifecycle_to_refund_with_restock_updates_inventory(live: Store) -> None:
-    r = create(live, {"order_number": "10003", "email": JANE,
-                      "lines": [{"sku": "LBS-WHITE-M", "quantity": 1, "reason": "defective"}],
-                      "resolution": "refund"})
+    r = create(
+        live,
+        {
+            "order_number": "10003",
+            "email": JANE,
+            "lines": [{"sku": "LBS-WHITE-M", "quantity": 1, "reason": "defective"}],
+            "resolution": "refund",
+        },
+    )
     assert r.status_code == 201, r.text
     rma = r.json()["rma_number"]
     assert r.json()["fees"]["total"] == "0.00"  # store's fault: no fee
-    on_hand = live.scalar("SELECT on_hand FROM inventory_levels WHERE sku='LBS-WHITE-M' AND location_code='EAST'")
+    on_hand = live.scalar(
+        "SELECT on_hand FROM inventory_levels WHERE sku='LBS-WHITE-M' AND location_code='EAST'"
+    )
     with live.client("admin") as c:
-        assert c.post(f"/api/v1/returns/{rma}/transition", json={"to": "refunded"}).status_code == 409
+        assert (
+            c.post(f"/api/v1/returns/{rma}/transition", json={"to": "refunded"}).status_code == 409
+        )
         for step in ("in_transit", "received"):
             assert c.post(f"/api/v1/returns/{rma}/transition", json={"to": step}).status_code == 200
         missing = c.post(f"/api/v1/returns/{rma}/transition", json={"to": "inspected"})
         assert missing.status_code == 422 and missing.json()["code"] == "disposition_required"
-        inspected = c.post(f"/api/v1/returns/{rma}/transition",
-                           json={"to": "inspected", "dispositions": {"LBS-WHITE-M": "restock"}})
-        assert inspected.status_code == 200 and inspected.json()["lines"][0]["disposition"] == "restock"
-        assert c.post(f"/api/v1/returns/{rma}/transition", json={"to": "credited"}).status_code == 409
+        inspected = c.post(
+            f"/api/v1/returns/{rma}/transition",
+            json={"to": "inspected", "dispositions": {"LBS-WHITE-M": "restock"}},
+        )
+        assert (
+            inspected.status_code == 200
+            and inspected.json()["lines"][0]["disposition"] == "restock"
+        )
+        assert (
+            c.post(f"/api/v1/returns/{rma}/transition", json={"to": "credited"}).status_code == 409
+        )
         done = c.post(f"/api/v1/returns/{rma}/transition", json={"to": "refunded"})
         assert done.status_code == 200 and done.json()["status"] == "refunded"
         listed = c.get("/api/v1/returns", params={"order_number": "10003"}).json()["items"]
     assert rma in {x["rma_number"] for x in listed}
-    assert live.scalar("SELECT on_hand FROM inventory_levels WHERE sku='LBS-WHITE-M' AND location_code='EAST'") == on_hand + 1  # type: ignore[operator]
-    history = live.scalar("SELECT count(*) FROM audit_log WHERE entity_type='rma' AND entity_id=:n", n=rma)
-    assert history == 7  # created, approved, label_issued, in_transit, received, inspected, refunded
+    assert (
+        live.scalar(
+            "SELECT on_hand FROM inventory_levels WHERE sku='LBS-WHITE-M' AND location_code='EAST'"
+        )
+        == on_hand + 1
+    )  # type: ignore[operator]
+    history = live.scalar(
+        "SELECT count(*) FROM audit_log WHERE entity_type='rma' AND entity_id=:n", n=rma
+    )
+    assert (
+        history == 7
+    )  # created, approved, label_issued, in_transit, received, inspected, refunded
 
 
 def test_seeded_rmas_cover_every_lifecycle_state(live: Store) -> None:
     with live.client("agent") as c:
-        states = {x["status"] for x in c.get("/api/v1/returns", params={"limit": 200}).json()["items"]}
+        states = {
+            x["status"] for x in c.get("/api/v1/returns", params={"limit": 200}).json()["items"]
+        }
         one = c.get("/api/v1/returns/rma 2")
-    assert {"requested", "approved", "label_issued", "in_transit", "received", "inspected",
-            "refunded", "exchanged", "credited", "closed", "rejected", "cancelled",
-            "expired"} <= states
+    assert {
+        "requested",
+        "approved",
+        "label_issued",
+        "in_transit",
+        "received",
+        "inspected",
+        "refunded",
+        "exchanged",
+        "credited",
+        "closed",
+        "rejected",
+        "cancelled",
+        "expired",
+    } <= states
     assert one.status_code == 200 and one.json()["rma_number"] == "RMA-000002"

@@ -15,14 +15,29 @@ def test_generated_orders_are_complete_and_verifiable(live: Store) -> None:
     figures = bulk.generate(engine, 3000, progress=False)
     assert figures["orders"] == 3000
     assert live.scalar("SELECT count(*) FROM orders") == before + 3000  # type: ignore[operator]
-    assert live.scalar("SELECT count(*) FROM orders o WHERE NOT EXISTS "
-                       "(SELECT 1 FROM order_lines l WHERE l.order_id = o.id)") == 0
-    assert live.scalar("SELECT count(*) FROM orders o WHERE o.status = 'delivered' AND NOT EXISTS "
-                       "(SELECT 1 FROM shipments s WHERE s.order_id = o.id)") == 0
+    assert (
+        live.scalar(
+            "SELECT count(*) FROM orders o WHERE NOT EXISTS "
+            "(SELECT 1 FROM order_lines l WHERE l.order_id = o.id)"
+        )
+        == 0
+    )
+    assert (
+        live.scalar(
+            "SELECT count(*) FROM orders o WHERE o.status = 'delivered' AND NOT EXISTS "
+            "(SELECT 1 FROM shipments s WHERE s.order_id = o.id)"
+        )
+        == 0
+    )
     bulk_rma = live.scalar("SELECT max(rma_number) FROM rmas")
     assert live.scalar("SELECT count(*) FROM rmas") > 20  # type: ignore[operator]
-    assert live.scalar("SELECT count(*) FROM rmas r WHERE NOT EXISTS "
-                       "(SELECT 1 FROM rma_lines l WHERE l.rma_id = r.id)") == 0
+    assert (
+        live.scalar(
+            "SELECT count(*) FROM rmas r WHERE NOT EXISTS "
+            "(SELECT 1 FROM rma_lines l WHERE l.rma_id = r.id)"
+        )
+        == 0
+    )
     with live.client("agent") as c:
         rma = c.get(f"/api/v1/returns/{bulk_rma}")
         assert rma.status_code == 200 and rma.json()["status"] == "closed", rma.text
@@ -31,20 +46,30 @@ def test_generated_orders_are_complete_and_verifiable(live: Store) -> None:
     assert len(pairs) >= 15
     with live.client("service") as c:
         for number, email in pairs[:10]:
-            r = c.post("/api/v1/orders/lookup", json={"order_number": number, "email": email,
-                                                      "conversation_id": "bulk"})
+            r = c.post(
+                "/api/v1/orders/lookup",
+                json={"order_number": number, "email": email, "conversation_id": "bulk"},
+            )
             assert r.status_code == 200, r.text
             assert r.json()["lines"]
     # A second run appends after the highest number and ids stay unique.
     bulk.generate(live.engine(), 500, progress=False)
-    assert live.scalar("SELECT count(DISTINCT number) FROM orders") == live.scalar("SELECT count(*) FROM orders")
+    assert live.scalar("SELECT count(DISTINCT number) FROM orders") == live.scalar(
+        "SELECT count(*) FROM orders"
+    )
 
 
 def test_seed_is_idempotent(live: Store) -> None:
     products = live.scalar("SELECT count(*) FROM products")
     demo = live.scalar("SELECT count(*) FROM orders WHERE number < 200000")
-    out = subprocess.run([sys.executable, "-m", "api.cli", "seed"], cwd=REPO, env=live.env,
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "api.cli", "seed"],
+        cwd=REPO,
+        env=live.env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert "already loaded" in out.stdout
     assert live.scalar("SELECT count(*) FROM products") == products == 41
     assert live.scalar("SELECT count(*) FROM orders WHERE number < 200000") == demo
@@ -52,10 +77,22 @@ def test_seed_is_idempotent(live: Store) -> None:
 
 def test_logs_carry_no_email_address_or_street(live: Store) -> None:
     with live.client("service") as c:
-        c.post("/api/v1/orders/lookup", json={"order_number": "10001", "email": "jane.doe@example.com",
-                                              "conversation_id": "logs"})
-        c.post("/api/v1/orders/lookup", json={"order_number": "10001", "email": "leaky.person@example.com",
-                                              "conversation_id": "logs"})
+        c.post(
+            "/api/v1/orders/lookup",
+            json={
+                "order_number": "10001",
+                "email": "jane.doe@example.com",
+                "conversation_id": "logs",
+            },
+        )
+        c.post(
+            "/api/v1/orders/lookup",
+            json={
+                "order_number": "10001",
+                "email": "leaky.person@example.com",
+                "conversation_id": "logs",
+            },
+        )
     with live.client("admin") as c:
         c.get("/api/v1/orders", params={"customer_email": "leaky.person@example.com"})
         c.get("/api/v1/orders/10001")

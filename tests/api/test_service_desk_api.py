@@ -12,13 +12,18 @@ from api.ops.tickets import service as tickets
 from tests.conftest import Store
 
 
-@pytest.mark.parametrize(("question", "article"), [
-    ("how long does shipping take", "faq:shipping-times"),
-    ("do u ship to canada", "faq:international-shipping"),
-    ("can i pay with klarna", None),
-    ("whats ur return policy", None),
-])
-def test_kb_answers_common_questions_confidently(live: Store, question: str, article: str | None) -> None:
+@pytest.mark.parametrize(
+    ("question", "article"),
+    [
+        ("how long does shipping take", "faq:shipping-times"),
+        ("do u ship to canada", "faq:international-shipping"),
+        ("can i pay with klarna", None),
+        ("whats ur return policy", None),
+    ],
+)
+def test_kb_answers_common_questions_confidently(
+    live: Store, question: str, article: str | None
+) -> None:
     with live.client("service") as c:
         r = c.get("/api/v1/kb/search", params={"q": question}).json()
     assert r["confident"], r
@@ -29,7 +34,9 @@ def test_kb_answers_common_questions_confidently(live: Store, question: str, art
 
 def test_kb_is_not_confident_about_things_it_does_not_know(live: Store) -> None:
     with live.client("service") as c:
-        r = c.get("/api/v1/kb/search", params={"q": "what is the airspeed velocity of a swallow"}).json()
+        r = c.get(
+            "/api/v1/kb/search", params={"q": "what is the airspeed velocity of a swallow"}
+        ).json()
     assert not r["confident"]
 
 
@@ -44,11 +51,18 @@ def test_kb_answers_product_attributes_from_the_catalog(live: Store) -> None:
 def test_kb_edits_show_without_restart(live: Store) -> None:
     engine = live.engine()
     with engine.begin() as conn:
-        conn.execute(sa.text(
-            "INSERT INTO kb_articles (slug, title, questions, answer, tags, updated_at) VALUES "
-            "('holiday-hours', 'Holiday support hours', '[\"are you open on thanksgiving\"]', "
-            "'Support is closed on Thanksgiving Day.', '[\"hours\"]', :now)"),
-            {"now": datetime.now(UTC).replace(tzinfo=None) if live.backend == "sqlite" else datetime.now(UTC)})
+        conn.execute(
+            sa.text(
+                "INSERT INTO kb_articles (slug, title, questions, answer, tags, updated_at) VALUES "
+                "('holiday-hours', 'Holiday support hours', '[\"are you open on thanksgiving\"]', "
+                "'Support is closed on Thanksgiving Day.', '[\"hours\"]', :now)"
+            ),
+            {
+                "now": datetime.now(UTC).replace(tzinfo=None)
+                if live.backend == "sqlite"
+                else datetime.now(UTC)
+            },
+        )
     engine.dispose()
     with live.client("service") as c:
         r = c.get("/api/v1/kb/search", params={"q": "are you open on thanksgiving"}).json()
@@ -61,10 +75,14 @@ def test_products_are_found_by_name_alias_and_sku(live: Store) -> None:
         by_alias = c.get("/api/v1/products", params={"q": "the puffer"}).json()["items"]
         one = c.get("/api/v1/products/TEE-NAVY-M").json()
         page = c.get("/api/v1/products", params={"limit": 10}).json()
-        page2 = c.get("/api/v1/products", params={"limit": 10, "cursor": page["next_cursor"]}).json()
+        page2 = c.get(
+            "/api/v1/products", params={"limit": 10, "cursor": page["next_cursor"]}
+        ).json()
     assert by_name[0]["style"] == "LBS"
     assert by_alias[0]["style"] == "PUF"
-    assert one["style"] == "TEE" and {"material", "care", "fit", "dimensions"} <= set(one["attributes"])
+    assert one["style"] == "TEE" and {"material", "care", "fit", "dimensions"} <= set(
+        one["attributes"]
+    )
     assert len(page["items"]) == 10 and page2["items"][0]["style"] != page["items"][0]["style"]
 
 
@@ -74,37 +92,74 @@ def test_stock_per_variant_and_per_style_with_restock_date(live: Store) -> None:
         style = c.get("/api/v1/inventory/PUF").json()
     assert out["available"] == 0 and out["next_restock_date"] and out["next_restock_quantity"] == 40
     assert {loc["location"] for loc in out["locations"]} == {"EAST", "WEST"}
-    assert len(style["variants"]) == 8 and style["available"] == sum(v["available"] for v in style["variants"])
+    assert len(style["variants"]) == 8 and style["available"] == sum(
+        v["available"] for v in style["variants"]
+    )
 
 
 def test_ticket_lifecycle_with_sla_and_first_response(live: Store) -> None:
     conv = f"web:{uuid.uuid4().hex[:8]}"
     engine = live.engine()
     with engine.begin() as conn:
-        conn.execute(sa.text("INSERT INTO conversations (id, channel, mode, status, created_at, updated_at) "
-                             "VALUES (:id, 'web', 'human', 'open', :t, :t)"),
-                     {"id": conv, "t": datetime.now(UTC).replace(tzinfo=None) if live.backend == "sqlite" else datetime.now(UTC)})
+        conn.execute(
+            sa.text(
+                "INSERT INTO conversations (id, channel, mode, status, created_at, updated_at) "
+                "VALUES (:id, 'web', 'human', 'open', :t, :t)"
+            ),
+            {
+                "id": conv,
+                "t": datetime.now(UTC).replace(tzinfo=None)
+                if live.backend == "sqlite"
+                else datetime.now(UTC),
+            },
+        )
     engine.dispose()
     with live.client("service") as c:
-        r = c.post("/api/v1/tickets", headers={"Idempotency-Key": f"{conv}:handoff"}, json={
-            "conversation_id": conv, "customer_email": "sam.lee@example.com", "order_number": "10002",
-            "reason": "delayed_order", "priority": "high", "summary": "Order #10002 delayed; asked for a person."})
+        r = c.post(
+            "/api/v1/tickets",
+            headers={"Idempotency-Key": f"{conv}:handoff"},
+            json={
+                "conversation_id": conv,
+                "customer_email": "sam.lee@example.com",
+                "order_number": "10002",
+                "reason": "delayed_order",
+                "priority": "high",
+                "summary": "Order #10002 delayed; asked for a person.",
+            },
+        )
         assert r.status_code == 201, r.text
-        replay = c.post("/api/v1/tickets", headers={"Idempotency-Key": f"{conv}:handoff"}, json={
-            "conversation_id": conv, "customer_email": "sam.lee@example.com", "order_number": "10002",
-            "reason": "delayed_order", "priority": "high", "summary": "Order #10002 delayed; asked for a person."})
+        replay = c.post(
+            "/api/v1/tickets",
+            headers={"Idempotency-Key": f"{conv}:handoff"},
+            json={
+                "conversation_id": conv,
+                "customer_email": "sam.lee@example.com",
+                "order_number": "10002",
+                "reason": "delayed_order",
+                "priority": "high",
+                "summary": "Order #10002 delayed; asked for a person.",
+            },
+        )
     ticket = r.json()
     assert replay.json()["id"] == ticket["id"]
     assert ticket["customer_message"] and ticket["status"] == "open"
-    assert (datetime.fromisoformat(ticket["sla_due_at"]) - datetime.fromisoformat(ticket["created_at"])).total_seconds() == 4 * 3600
+    assert (
+        datetime.fromisoformat(ticket["sla_due_at"]) - datetime.fromisoformat(ticket["created_at"])
+    ).total_seconds() == 4 * 3600
     with live.client("agent") as c:
-        queue = c.get("/api/v1/tickets", params={"status": "open", "priority": "high"}).json()["items"]
+        queue = c.get("/api/v1/tickets", params={"status": "open", "priority": "high"}).json()[
+            "items"
+        ]
         assert ticket["id"] in {t["id"] for t in queue}
-        reply = c.post(f"/api/v1/conversations/{conv}/messages", json={"text": "Hi Sam, looking into it."})
+        reply = c.post(
+            f"/api/v1/conversations/{conv}/messages", json={"text": "Hi Sam, looking into it."}
+        )
         assert reply.status_code == 201 and reply.json()["author"] == "agent"
         transcript = c.get(f"/api/v1/conversations/{conv}/messages").json()["items"]
         assert transcript[-1]["text"] == "Hi Sam, looking into it."
-        newer = c.get(f"/api/v1/conversations/{conv}/messages", params={"after": transcript[-1]["id"]}).json()
+        newer = c.get(
+            f"/api/v1/conversations/{conv}/messages", params={"after": transcript[-1]["id"]}
+        ).json()
         assert newer["items"] == []
         assert c.get(f"/api/v1/tickets/{ticket['id']}").json()["first_response_at"]
         resolved = c.patch(f"/api/v1/tickets/{ticket['id']}", json={"status": "resolved"})
@@ -121,6 +176,8 @@ def test_ticket_lifecycle_with_sla_and_first_response(live: Store) -> None:
 def test_customer_message_is_honest_about_business_hours() -> None:
     tuesday_noon = datetime(2026, 11, 24, 17, 0, tzinfo=UTC)  # 12:00 in New York
     saturday = datetime(2026, 11, 28, 17, 0, tzinfo=UTC)
-    assert "usually within" in tickets.customer_message(priority="normal", now=tuesday_noon, has_email=True)
+    assert "usually within" in tickets.customer_message(
+        priority="normal", now=tuesday_noon, has_email=True
+    )
     weekend = tickets.customer_message(priority="normal", now=saturday, has_email=True)
     assert "offline" in weekend and "by email" in weekend and "Monday" in weekend

@@ -21,17 +21,30 @@ def test_the_happy_path_of_an_order_is_allowed() -> None:
         assert check_transition(a, b) == OrderStatus(b)
 
 
-@pytest.mark.parametrize(("current", "requested"), [
-    ("delivered", "shipped"), ("shipped", "cancelled"), ("cancelled", "paid"),
-    ("pending", "shipped"), ("returned", "delivered"), ("paid", "nonsense"),
-])
+@pytest.mark.parametrize(
+    ("current", "requested"),
+    [
+        ("delivered", "shipped"),
+        ("shipped", "cancelled"),
+        ("cancelled", "paid"),
+        ("pending", "shipped"),
+        ("returned", "delivered"),
+        ("paid", "nonsense"),
+    ],
+)
 def test_impossible_order_changes_are_refused(current: str, requested: str) -> None:
     with pytest.raises(InvalidTransition):
         check_transition(current, requested)
 
 
 def test_only_orders_that_have_not_shipped_can_be_cancelled() -> None:
-    assert {s.value for s in CANCELLABLE} == {"pending", "paid", "processing", "backordered", "packed"}
+    assert {s.value for s in CANCELLABLE} == {
+        "pending",
+        "paid",
+        "processing",
+        "backordered",
+        "packed",
+    }
 
 
 def test_every_order_status_is_reachable_from_pending() -> None:
