@@ -180,23 +180,31 @@ def start_processes(
     api_port: int = 8000,
     rasa_port: int = 5005,
     actions_port: int = 5055,
+    *,
+    env_overrides: dict[str, str] | None = None,
     log_dir: Path | None = None,
     timeout: float = 120.0,
 ) -> dict[str, subprocess.Popen]:
-    """Start api, actions and rasa; return once each answers (or raise, stopping them)."""
+    """Start api, actions and rasa; return once each answers (or raise, stopping them).
+    `env_overrides` (OPSDESK_* variables) point all three at another database or var/."""
     settings = get_settings()
     env = {
         **os.environ,
         **QUIET_RASA_ENV,
         "OPSDESK_SERVICE_KEY": settings.service_key,
-        "OPSDESK_API_URL": f"http://127.0.0.1:{api_port}",
-        "OPSDESK_ACTIONS_URL": f"http://127.0.0.1:{actions_port}/webhook",
-        "OPSDESK_RASA_URL": f"http://127.0.0.1:{rasa_port}",
         "OPSDESK_VAR_DIR": str(settings.var_dir),
         "PYTHONPATH": str(REPO_ROOT),
+        **(env_overrides or {}),
     }
-    (settings.var_dir / "rasa").mkdir(parents=True, exist_ok=True)
-    log_dir = log_dir or settings.var_dir / "logs"
+    var_dir = Path(env["OPSDESK_VAR_DIR"])
+    env.update(
+        OPSDESK_API_URL=f"http://127.0.0.1:{api_port}",
+        OPSDESK_ACTIONS_URL=f"http://127.0.0.1:{actions_port}/webhook",
+        OPSDESK_RASA_URL=f"http://127.0.0.1:{rasa_port}",
+        OPSDESK_RASA_TRACKER_DB=str(var_dir / "rasa" / "tracker.db"),
+    )
+    (var_dir / "rasa").mkdir(parents=True, exist_ok=True)
+    log_dir = log_dir or var_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     procs: dict[str, subprocess.Popen] = {}
     specs = process_specs(api_port, rasa_port, actions_port)

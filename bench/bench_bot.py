@@ -93,13 +93,19 @@ def main() -> None:
         print(f"training from scratch (`rasa train`, NLU + dialogue): {seconds:.0f} s")
     model = cli.train()
     var = work / "var"
-    os.environ.update(OPSDESK_VAR_DIR=str(var), OPSDESK_DATABASE_URL=f"sqlite:///{var / 'ops.db'}")
-    cli.get_settings.cache_clear()
+    overrides = {"OPSDESK_VAR_DIR": str(var), "OPSDESK_DATABASE_URL": f"sqlite:///{var / 'ops.db'}"}
+    env = {**os.environ, **overrides}
     subprocess.run(
-        [sys.executable, "-m", "api.cli", "seed"], cwd=REPO, check=True, stdout=subprocess.DEVNULL
+        [sys.executable, "-m", "api.cli", "seed"],
+        cwd=REPO,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
     )
     started = time.perf_counter()
-    procs = cli.start_processes(18100, 18105, 18155, log_dir=var / "logs", timeout=180)
+    procs = cli.start_processes(
+        18100, 18105, 18155, env_overrides=overrides, log_dir=var / "logs", timeout=180
+    )
     print(
         f"api + actions + rasa ready (`rasa run` with the model loaded) in "
         f"{time.perf_counter() - started:.1f} s; model {model.stat().st_size / 1e6:.0f} MB"
