@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from api.db import get_sessionmaker
 from api.errors import ApiError
-from api.ops.auth.service import Principal, principal_for_key
+from api.ops.auth.service import Principal, configured_principal, stored_principal
 from api.settings import get_settings
 
 
-def get_db() -> Iterator[Session]:
-    """One session per request; the route (or the flow it calls) owns the commit."""
+async def get_db() -> AsyncIterator[Session]:
+    """One session per request; the route (or the flow it calls) owns the commit.
+    Async only so FastAPI does not spend a thread hop on it: creating and closing a
+    session do no waiting; the queries run in the (sync) route."""
     session = get_sessionmaker()()
     try:
         yield session
@@ -31,21 +34,29 @@ def get_db() -> Iterator[Session]:
 DbSession = Annotated[Session, Depends(get_db)]
 
 
-def get_principal(request: Request, db: DbSession) -> Principal:
+async def get_principal(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise ApiError(401, "unauthorized", "Missing bearer key")
-    principal = principal_for_key(db_session=db, settings=get_settings(), key=key.strip())
+    settings = get_settings()
+    principal = configured_principal(settings=settings, key=key.strip())
+    if principal is None:
+        principal = await run_in_threadpool(_stored_principal, key.strip())
     if principal is None:
         raise ApiError(401, "unauthorized", "Unknown or revoked key")
     return principal
 
 
-def require(*roles: str) -> Callable[..., Principal]:
+def _stored_principal(key: str) -> Principal | None:
+    with get_sessionmaker()() as db:
+        return stored_principal(db_session=db, key=key)
+
+
+def require(*roles: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency that admits only callers holding one of `roles`."""
 
-    def dependency(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    async def dependency(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
         if principal.role not in roles:
             raise ApiError(
                 403, "forbidden", f"This route needs one of the roles: {', '.join(roles)}"

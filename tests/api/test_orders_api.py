@@ -153,3 +153,24 @@ def test_status_transitions_follow_the_machine_and_move_stock(live: Store) -> No
         )
         == on_hand - 1
     )  # type: ignore[operator]
+
+
+def test_keys_created_in_the_database_work_until_revoked(live: Store) -> None:
+    import httpx
+    import sqlalchemy as sa
+    from sqlalchemy.orm import Session
+
+    from api.ops.auth.service import create_key
+
+    engine = live.engine()
+    with Session(engine) as db:
+        key = create_key(db_session=db, name="warehouse-bot", role="agent")
+        db.commit()
+    headers = {"Authorization": f"Bearer {key}"}
+    assert httpx.get(f"{live.base_url}/api/v1/orders/10001", headers=headers).status_code == 200
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE api_keys SET revoked_at = created_at WHERE name = 'warehouse-bot'")
+        )
+    engine.dispose()
+    assert httpx.get(f"{live.base_url}/api/v1/orders/10001", headers=headers).status_code == 401

@@ -40,8 +40,8 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-def principal_for_key(*, db_session: Session, settings: Settings, key: str) -> Principal | None:
-    """Who holds this key: one of the configured keys, or an unrevoked key in the database."""
+def configured_principal(*, settings: Settings, key: str) -> Principal | None:
+    """The holder of one of the keys in the settings (or var/secrets.json), if it is one."""
     for role, configured in (
         ("admin", settings.admin_key),
         ("service", settings.service_key),
@@ -49,6 +49,11 @@ def principal_for_key(*, db_session: Session, settings: Settings, key: str) -> P
     ):
         if configured and hmac.compare_digest(key.encode(), configured.encode()):
             return Principal(role=role, name=f"{role}-key")
+    return None
+
+
+def stored_principal(*, db_session: Session, key: str) -> Principal | None:
+    """The holder of an unrevoked key created with `create_key`."""
     row = db_session.scalar(
         select(ApiKey).where(ApiKey.key_hash == hash_key(key), ApiKey.revoked_at.is_(None))
     )
