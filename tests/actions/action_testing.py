@@ -44,6 +44,8 @@ def make_tracker(
     ]
     latest = {"text": text, "intent": {"name": intent, "confidence": 0.95}, "entities": entity_list}
     events: List[Dict[str, Any]] = list(base.get("events", []))
+    if form and not activating:
+        events.append({"event": "active_loop", "name": form})
     events.append({"event": "user", "text": text, "timestamp": time.time(), "parse_data": latest})
     if form:
         events.append({"event": "action", "name": form})
@@ -57,7 +59,7 @@ def make_tracker(
         events,
         False,
         None,
-        {"name": form} if form and not activating else {},
+        {"name": form} if form else {},  # Rasa marks the form active even when activating
         form or "action_listen",
     )
 

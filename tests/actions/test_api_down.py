@@ -57,3 +57,11 @@ async def test_unreachable_api_fails_fast():
     with pytest.raises(ApiUnavailable):
         await OpsApiClient().lookup_order("10001", conversation_id="t", email="a@b.co")
     assert time.monotonic() - started < 3
+
+
+async def test_a_form_question_that_cannot_reach_the_api_ends_the_form():
+    from actions.returns import ActionAskReturnItems
+
+    dispatcher, events = await run_action(ActionAskReturnItems(), make_tracker("jane_verified_10003"))
+    slots = slot_events(events)
+    assert slots["handoff_offered"] is True and slots["requested_slot"] is None

@@ -205,3 +205,47 @@ async def test_declined_cancellation_leaves_the_order(staff):
     dispatcher, _ = await run_action(ActionCancelOrder(), tracker)
     assert "left order #10012 as it is" in texts(dispatcher)
     assert staff.get("/orders/10012").json()["status"] != "cancelled"
+
+
+async def test_an_order_number_that_looks_like_a_zip_code_is_taken_as_the_order_number():
+    # The NLU may tag "#10002" as a postal code too; asked for the number, it is the number.
+    tracker = make_tracker(
+        text="#10002", entities={"postal_code": "10002"},
+        form="order_verification_form", requested_slot="order_number",
+    )
+    _, events = await run_action(VERIFY, tracker)
+    slots = slot_events(events)
+    assert slots["order_number"] == "10002"
+    assert "order_contact" not in slots
+
+
+async def test_a_postal_code_taken_for_an_order_number_is_used_as_the_postal_code():
+    # Asked for the postal code of order 10002, the customer types 10001 (Sam's ZIP code).
+    tracker = make_tracker(
+        text="10001", entities={"order_number": "10001"},
+        form="order_verification_form", requested_slot="order_contact",
+        slots={"order_number": "10002"}, candidates={"order_number": "10001"},
+    )
+    tracker.events.insert(0, {"event": "slot", "name": "order_number", "value": "10002"})
+    dispatcher, events = await run_action(VERIFY, tracker)
+    slots = slot_events(events)
+    assert slots["order_number"] == "10002"
+    assert slots["verified_order"] == "10002"
+    assert "Thanks, Sam!" in texts(dispatcher)
+
+
+async def test_order_number_then_zip_code_in_one_message_are_told_apart():
+    tracker = make_tracker(
+        text="I need to exchange the jeans from order 10003, 94110", intent="order_status",
+        form="order_verification_form", activating=True,
+        candidates={"order_number": "94110"},
+    )
+    tracker.latest_message["entities"] = [
+        {"entity": "order_number", "value": "10003", "start": 40, "end": 45},
+        {"entity": "order_number", "value": "94110", "start": 47, "end": 52},
+        {"entity": "postal_code", "value": "10003", "start": 40, "end": 45},
+    ]
+    dispatcher, events = await run_action(VERIFY, tracker)
+    slots = slot_events(events)
+    assert slots["verified_order"] == "10003"
+    assert slots["order_contact"] == "94110"

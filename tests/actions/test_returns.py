@@ -241,3 +241,34 @@ async def test_return_status_through_the_verified_order_lists_its_returns():
     dispatcher, _ = await run_action(ActionReturnStatus(), tracker)
     assert "Return RMA-" in texts(dispatcher)
     assert "order #10006" in texts(dispatcher)
+
+
+async def test_the_digits_of_an_rma_number_are_not_taken_for_an_order_number():
+    tracker = make_tracker(
+        "jane_verified_10001", text="what's the status of RMA-000005", intent="return_status",
+        entities={"rma_number": "RMA-000005", "order_number": "000005"},
+        form="return_status_form", activating=True,
+        candidates={"rma_number": "RMA-000005", "order_number": "000005",
+                    "order_contact": "jane.doe@example.com"},
+    )
+    tracker.events.insert(0, {"event": "slot", "name": "order_number", "value": "10001"})
+    dispatcher, events = await run_action(ValidateReturnStatusForm(), tracker)
+    slots = slot_events(events)
+    assert slots["order_number"] == "10001" and slots["rma_number"] == "RMA-000005"
+    assert dispatcher.messages == []
+
+
+async def test_a_new_return_forgets_the_answers_of_the_last_one_but_keeps_what_was_just_said():
+    tracker = make_tracker(
+        "jane_verified_10003", text="I want to return the jeans, they're too small",
+        intent="initiate_return", form="return_form", activating=True,
+        slots={"resolution": "refund"},
+        candidates={"order_number": "10003", "order_contact": "jane.doe@example.com",
+                    "resolution": "refund", "return_reason": "size_too_small"},
+    )
+    # Rasa's slot extraction from this message, before the form ran:
+    tracker.events.insert(-5, {"event": "slot", "name": "return_reason", "value": "size_too_small"})
+    _, events = await run_action(FORM, tracker)
+    slots = slot_events(events)
+    assert slots["resolution"] is None
+    assert slots.get("return_reason", "size_too_small") == "size_too_small"
