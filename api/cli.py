@@ -20,7 +20,8 @@ RASA_VENV = REPO_ROOT / ".venv-rasa"
 RASA_BIN = RASA_VENV / "bin"
 MODELS = REPO_ROOT / "models"
 MODEL_NAME = "opsdesk"
-TRAINING_INPUTS = ("bot", "data/nlu", "data/rules", "data/stories")
+# What the model is trained from (endpoints and credentials are not: they are read at run time).
+TRAINING_INPUTS = ("bot/config.yml", "bot/domain", "data/nlu", "data/rules", "data/stories")
 # Rasa 3.6's old stack is noisy at start-up; none of it is for the user.
 QUIET_RASA_ENV = {
     "TF_CPP_MIN_LOG_LEVEL": "3",
@@ -78,7 +79,8 @@ def ensure_rasa_env() -> None:
 def training_fingerprint() -> str:
     digest = hashlib.sha256()
     for top in TRAINING_INPUTS:
-        for path in sorted((REPO_ROOT / top).rglob("*")):
+        root = REPO_ROOT / top
+        for path in [root] if root.is_file() else sorted(root.rglob("*")):
             if path.is_file() and path.suffix in {".yml", ".yaml"}:
                 digest.update(str(path.relative_to(REPO_ROOT)).encode())
                 digest.update(path.read_bytes())
@@ -202,6 +204,8 @@ def start_processes(
         OPSDESK_ACTIONS_URL=f"http://127.0.0.1:{actions_port}/webhook",
         OPSDESK_RASA_URL=f"http://127.0.0.1:{rasa_port}",
         OPSDESK_RASA_TRACKER_DB=str(var_dir / "rasa" / "tracker.db"),
+        # The action server listens on loopback only (rasa_sdk reads SANIC_HOST).
+        SANIC_HOST="127.0.0.1",
     )
     (var_dir / "rasa").mkdir(parents=True, exist_ok=True)
     log_dir = log_dir or var_dir / "logs"

@@ -1,12 +1,30 @@
 #!/usr/bin/env bash
-# Every test of OpsDesk. Called by `make test` (which sets up both environments first).
+# Every test of OpsDesk. Called by `make test`, which sets up both environments first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONDONTWRITEBYTECODE=1
+source scripts/rasa-env.sh
 
 echo "== lint and types"
-.venv/bin/ruff check api tests bench actions
+.venv/bin/ruff check api actions tests bench scripts
 .venv/bin/mypy
 
-echo "== ops API (SQLite and PostgreSQL)"
+echo "== ops API on SQLite and PostgreSQL"
 .venv/bin/python -m pytest -q -p no:cacheprovider tests/api
+
+echo "== assistant: training data"
+.venv-rasa/bin/pip install -q -r requirements/rasa-test.txt 2> >(grep -v "is ignored" >&2)
+.venv-rasa/bin/rasa data validate --domain bot/domain --config bot/config.yml \
+  --data data/nlu data/rules data/stories --fail-on-warnings
+
+echo "== actions against the real ops API"
+.venv-rasa/bin/python -m pytest -q -p no:cacheprovider tests/actions
+
+echo "== assistant: train (when the data changed) and the test conversations"
+.venv/bin/opsdesk train
+mkdir -p var/results
+.venv-rasa/bin/rasa test core --model models/opsdesk.tar.gz --stories tests/bot \
+  --fail-on-prediction-errors --out var/results/core --quiet
+
+echo "== end to end: api, actions and rasa with the trained model"
+.venv/bin/python -m pytest -q -p no:cacheprovider tests/e2e

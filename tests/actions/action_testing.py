@@ -7,7 +7,7 @@ import json
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -21,13 +21,13 @@ def make_tracker(
     *,
     text: str = "",
     intent: str = "inform",
-    entities: Optional[Dict[str, Any]] = None,
-    slots: Optional[Dict[str, Any]] = None,
-    form: Optional[str] = None,
-    requested_slot: Optional[str] = None,
-    candidates: Optional[Dict[str, Any]] = None,
+    entities: dict[str, Any] | None = None,
+    slots: dict[str, Any] | None = None,
+    form: str | None = None,
+    requested_slot: str | None = None,
+    candidates: dict[str, Any] | None = None,
     activating: bool = False,
-    sender_id: Optional[str] = None,
+    sender_id: str | None = None,
 ) -> Tracker:
     """A tracker as Rasa sends it to the action server.
 
@@ -35,7 +35,7 @@ def make_tracker(
     turn; they come last in the events, as Rasa's FormAction sends them.
     """
     base = copy.deepcopy(FIXTURES[state])
-    all_slots: Dict[str, Any] = {**base.get("slots", {}), **(slots or {})}
+    all_slots: dict[str, Any] = {**base.get("slots", {}), **(slots or {})}
     if requested_slot:
         all_slots["requested_slot"] = requested_slot
     entity_list = [
@@ -43,7 +43,7 @@ def make_tracker(
         for name, value in (entities or {}).items()
     ]
     latest = {"text": text, "intent": {"name": intent, "confidence": 0.95}, "entities": entity_list}
-    events: List[Dict[str, Any]] = list(base.get("events", []))
+    events: list[dict[str, Any]] = list(base.get("events", []))
     if form and not activating:
         events.append({"event": "active_loop", "name": form})
     events.append({"event": "user", "text": text, "timestamp": time.time(), "parse_data": latest})
@@ -64,7 +64,7 @@ def make_tracker(
     )
 
 
-def slot_events(events: List[Dict[str, Any]]) -> Dict[str, Any]:
+def slot_events(events: list[dict[str, Any]]) -> dict[str, Any]:
     """The last value each slot was set to by the events."""
     return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
 
@@ -73,14 +73,14 @@ def texts(dispatcher: CollectingDispatcher) -> str:
     return "\n".join(m.get("text") or "" for m in dispatcher.messages)
 
 
-def buttons(dispatcher: CollectingDispatcher) -> List[Dict[str, Any]]:
+def buttons(dispatcher: CollectingDispatcher) -> list[dict[str, Any]]:
     return [b for m in dispatcher.messages for b in (m.get("buttons") or [])]
 
 
-DOMAIN: Dict[str, Any] = {}
+DOMAIN: dict[str, Any] = {}
 
 
-def load_domain() -> Dict[str, Any]:
+def load_domain() -> dict[str, Any]:
     """The merged domain dict the action server receives (forms and slots)."""
     if not DOMAIN:
         import yaml

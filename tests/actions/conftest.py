@@ -21,6 +21,7 @@ import pytest
 try:  # these tests need the Rasa venv; under the API venv this folder is not collected
     import pytest_asyncio
     import requests
+
     from actions import api_client
 except ImportError:
     collect_ignore_glob = ["*"]
@@ -60,7 +61,10 @@ def ops_api(tmp_path_factory):
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
             [str(OPSDESK), "api", "--host", "127.0.0.1", "--port", str(port)],
-            env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+            env=env,
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -108,14 +112,13 @@ class Staff:
 
     def get(self, path: str, **params: Any) -> requests.Response:
         return requests.get(
-            f"{self.url}/api/v1{path}", params=params,
-            headers={"Authorization": f"Bearer {self.key}"}, timeout=5,
+            f"{self.url}/api/v1{path}",
+            params=params,
+            headers={"Authorization": f"Bearer {self.key}"},
+            timeout=5,
         )
 
 
 @pytest.fixture
 def staff(ops_api) -> Staff:
     return Staff(ops_api)
-
-
-

@@ -12,7 +12,9 @@ from actions.api_client import NotFound, OpsApiClient
 pytestmark = pytest.mark.asyncio
 
 
-async def test_service_key_comes_from_the_var_dir_when_not_in_the_environment(tmp_path, monkeypatch):
+async def test_service_key_comes_from_the_var_dir_when_not_in_the_environment(
+    tmp_path, monkeypatch
+):
     monkeypatch.delenv("OPSDESK_SERVICE_KEY", raising=False)
     monkeypatch.setenv("OPSDESK_VAR_DIR", str(tmp_path))
     assert api_client.service_key() is None
@@ -28,7 +30,9 @@ async def test_wrong_email_and_unknown_order_are_the_same_not_found():
         with pytest.raises(NotFound) as wrong_email:
             await client.lookup_order("10001", conversation_id="client-1", email="x@example.com")
         with pytest.raises(NotFound) as unknown:
-            await client.lookup_order("99999", conversation_id="client-1", email="jane.doe@example.com")
+            await client.lookup_order(
+                "99999", conversation_id="client-1", email="jane.doe@example.com"
+            )
         assert wrong_email.value.code == unknown.value.code == "order_not_found"
     finally:
         await client.aclose()

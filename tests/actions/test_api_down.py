@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from action_testing import make_tracker, run_action, slot_events, texts
+
 from actions.api_client import ApiUnavailable, OpsApiClient
 from actions.handoff import ActionHandoff
 from actions.orders import ActionOrderStatus, ValidateOrderVerificationForm
@@ -16,10 +16,13 @@ from actions.returns import ActionSubmitReturn
 pytestmark = [pytest.mark.asyncio, pytest.mark.api_down]
 
 
-@pytest.mark.parametrize("action", [ActionOrderStatus(), ActionAnswerProductQuestion(), ActionCheckStock()])
+@pytest.mark.parametrize(
+    "action", [ActionOrderStatus(), ActionAnswerProductQuestion(), ActionCheckStock()]
+)
 async def test_action_says_the_system_is_unreachable_and_offers_a_ticket(action):
     tracker = make_tracker(
-        "jane_verified_10001", text="do you have the puffer in M", entities={"product": "puffer"})
+        "jane_verified_10001", text="do you have the puffer in M", entities={"product": "puffer"}
+    )
     dispatcher, events = await run_action(action, tracker)
     assert "can't reach our store system" in texts(dispatcher)
     slots = slot_events(events)
@@ -28,8 +31,10 @@ async def test_action_says_the_system_is_unreachable_and_offers_a_ticket(action)
 
 async def test_verification_form_stops_and_offers_a_ticket():
     tracker = make_tracker(
-        text="10001 jane.doe@example.com", form="order_verification_form",
-        requested_slot="order_contact", slots={"order_number": "10001"},
+        text="10001 jane.doe@example.com",
+        form="order_verification_form",
+        requested_slot="order_contact",
+        slots={"order_number": "10001"},
     )
     dispatcher, events = await run_action(ValidateOrderVerificationForm(), tracker)
     assert "can't reach our store system" in texts(dispatcher)
@@ -37,9 +42,15 @@ async def test_verification_form_stops_and_offers_a_ticket():
 
 
 async def test_booking_a_return_says_so_and_clears_the_form():
-    tracker = make_tracker("jane_verified_10003", slots={
-        "return_items": [{"sku": "LBS-WHITE-M", "quantity": 1}], "return_reason": "other",
-        "resolution": "refund", "return_confirmed": True})
+    tracker = make_tracker(
+        "jane_verified_10003",
+        slots={
+            "return_items": [{"sku": "LBS-WHITE-M", "quantity": 1}],
+            "return_reason": "other",
+            "resolution": "refund",
+            "return_confirmed": True,
+        },
+    )
     dispatcher, events = await run_action(ActionSubmitReturn(), tracker)
     assert "can't reach our store system" in texts(dispatcher)
     assert slot_events(events)["return_items"] is None
@@ -62,6 +73,8 @@ async def test_unreachable_api_fails_fast():
 async def test_a_form_question_that_cannot_reach_the_api_ends_the_form():
     from actions.returns import ActionAskReturnItems
 
-    dispatcher, events = await run_action(ActionAskReturnItems(), make_tracker("jane_verified_10003"))
+    dispatcher, events = await run_action(
+        ActionAskReturnItems(), make_tracker("jane_verified_10003")
+    )
     slots = slot_events(events)
     assert slots["handoff_offered"] is True and slots["requested_slot"] is None

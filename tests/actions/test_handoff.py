@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from action_testing import make_tracker, run_action, slot_events, texts
+
 from actions.handoff import ActionDeclineHandoff, ActionFallback, ActionHandoff
 
 pytestmark = pytest.mark.asyncio
@@ -17,7 +17,8 @@ def tickets_for(staff, conversation_id):
 
 async def test_handoff_creates_a_ticket_with_the_summary_and_tells_the_customer_the_wait(staff):
     tracker = make_tracker(
-        "jane_verified_10001", text="can I talk to a human", intent="human_handoff")
+        "jane_verified_10001", text="can I talk to a human", intent="human_handoff"
+    )
     dispatcher, events = await run_action(ActionHandoff(), tracker)
     [ticket] = tickets_for(staff, tracker.sender_id)
     assert ticket["reason"] == "customer_request" and ticket["priority"] == "normal"
@@ -39,9 +40,15 @@ async def test_complaint_gets_a_high_priority_ticket(staff):
 
 async def test_accepting_the_offer_for_a_lost_order_gives_a_high_priority_ticket(staff):
     tracker = make_tracker(
-        text="yes", intent="affirm",
-        slots={"order_number": "10009", "verified_order": "10009", "order_contact": "85001",
-               "handoff_offered": True, "handoff_reason": "lost_order"},
+        text="yes",
+        intent="affirm",
+        slots={
+            "order_number": "10009",
+            "verified_order": "10009",
+            "order_contact": "85001",
+            "handoff_offered": True,
+            "handoff_reason": "lost_order",
+        },
     )
     _, events = await run_action(ActionHandoff(), tracker)
     [ticket] = tickets_for(staff, tracker.sender_id)
@@ -50,7 +57,9 @@ async def test_accepting_the_offer_for_a_lost_order_gives_a_high_priority_ticket
 
 
 async def test_a_retried_handoff_queues_the_customer_once(staff):
-    tracker = make_tracker(text="human please", intent="human_handoff", sender_id="test-retry-ticket")
+    tracker = make_tracker(
+        text="human please", intent="human_handoff", sender_id="test-retry-ticket"
+    )
     await run_action(ActionHandoff(), tracker)
     await run_action(ActionHandoff(), tracker)
     assert len(tickets_for(staff, "test-retry-ticket")) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from action_testing import buttons, make_tracker, run_action, slot_events, texts
 
 from actions.orders import (
     ActionCancelOrder,
@@ -10,7 +11,6 @@ from actions.orders import (
     ValidateCancelOrderForm,
     ValidateOrderVerificationForm,
 )
-from action_testing import buttons, make_tracker, run_action, slot_events, texts
 
 pytestmark = pytest.mark.asyncio
 VERIFY = ValidateOrderVerificationForm()
@@ -18,9 +18,11 @@ VERIFY = ValidateOrderVerificationForm()
 
 async def test_order_number_and_email_in_one_message_verify_the_customer():
     tracker = make_tracker(
-        text="where is order A-10001, email jane.doe@example.com", intent="order_status",
+        text="where is order A-10001, email jane.doe@example.com",
+        intent="order_status",
         entities={"order_number": "A-10001", "email": "jane.doe@example.com"},
-        form="order_verification_form", activating=True,
+        form="order_verification_form",
+        activating=True,
         candidates={"order_number": "A-10001"},
     )
     dispatcher, events = await run_action(VERIFY, tracker)
@@ -33,8 +35,11 @@ async def test_order_number_and_email_in_one_message_verify_the_customer():
 
 async def test_spaced_order_number_and_postal_code_verify():
     tracker = make_tracker(
-        "new_conversation", text="94110", form="order_verification_form",
-        requested_slot="order_contact", slots={"order_number": "10 001"},
+        "new_conversation",
+        text="94110",
+        form="order_verification_form",
+        requested_slot="order_contact",
+        slots={"order_number": "10 001"},
     )
     _, events = await run_action(VERIFY, tracker)
     slots = slot_events(events)
@@ -45,8 +50,10 @@ async def test_spaced_order_number_and_postal_code_verify():
 
 async def test_wrong_email_counts_a_failure_and_asks_again():
     tracker = make_tracker(
-        text="wrong@example.com", form="order_verification_form",
-        requested_slot="order_contact", slots={"order_number": "10001"},
+        text="wrong@example.com",
+        form="order_verification_form",
+        requested_slot="order_contact",
+        slots={"order_number": "10001"},
     )
     dispatcher, events = await run_action(VERIFY, tracker)
     slots = slot_events(events)
@@ -58,7 +65,9 @@ async def test_wrong_email_counts_a_failure_and_asks_again():
 
 async def test_third_failure_stops_the_form_and_offers_a_person():
     tracker = make_tracker(
-        "two_failed_verifications", text="nope@example.com", form="order_verification_form",
+        "two_failed_verifications",
+        text="nope@example.com",
+        form="order_verification_form",
         requested_slot="order_contact",
     )
     dispatcher, events = await run_action(VERIFY, tracker)
@@ -66,14 +75,22 @@ async def test_third_failure_stops_the_form_and_offers_a_person():
     assert slots["verification_failures"] == 3.0
     assert slots["handoff_offered"] is True
     assert slots["handoff_reason"] == "verification_failed"
-    assert events[-1] == {"event": "slot", "timestamp": None, "name": "requested_slot", "value": None}
+    assert events[-1] == {
+        "event": "slot",
+        "timestamp": None,
+        "name": "requested_slot",
+        "value": None,
+    }
     assert {"title": "Talk to a person", "payload": "/human_handoff"} in buttons(dispatcher)
 
 
 async def test_after_three_failures_a_new_request_is_not_verified_again():
     tracker = make_tracker(
-        text="where is my order", intent="order_status", slots={"verification_failures": 3.0},
-        form="order_verification_form", activating=True,
+        text="where is my order",
+        intent="order_status",
+        slots={"verification_failures": 3.0},
+        form="order_verification_form",
+        activating=True,
     )
     dispatcher, events = await run_action(VERIFY, tracker)
     assert slot_events(events)["handoff_offered"] is True
@@ -83,8 +100,12 @@ async def test_after_three_failures_a_new_request_is_not_verified_again():
 async def test_verified_customer_is_not_asked_again_for_another_order_under_the_same_email():
     # "and order 10003?" -- Jane verified 10001 with her email; 10003 is hers too.
     tracker = make_tracker(
-        "jane_verified_10001", text="and order 10003?", intent="order_status",
-        entities={"order_number": "10003"}, form="order_verification_form", activating=True,
+        "jane_verified_10001",
+        text="and order 10003?",
+        intent="order_status",
+        entities={"order_number": "10003"},
+        form="order_verification_form",
+        activating=True,
         candidates={"order_number": "10003", "order_contact": "jane.doe@example.com"},
     )
     dispatcher, events = await run_action(VERIFY, tracker)
@@ -95,8 +116,12 @@ async def test_verified_customer_is_not_asked_again_for_another_order_under_the_
 
 async def test_another_order_under_a_different_email_is_verified_again_without_a_failure():
     tracker = make_tracker(
-        "jane_verified_10001", text="what about 10002", intent="order_status",
-        entities={"order_number": "10002"}, form="order_verification_form", activating=True,
+        "jane_verified_10001",
+        text="what about 10002",
+        intent="order_status",
+        entities={"order_number": "10002"},
+        form="order_verification_form",
+        activating=True,
         candidates={"order_number": "10002", "order_contact": "jane.doe@example.com"},
     )
     dispatcher, events = await run_action(VERIFY, tracker)
@@ -108,8 +133,11 @@ async def test_another_order_under_a_different_email_is_verified_again_without_a
 
 async def test_other_order_without_a_number_asks_only_for_the_number():
     tracker = make_tracker(
-        "jane_verified_10001", text="and my other order?", intent="order_status",
-        form="order_verification_form", activating=True,
+        "jane_verified_10001",
+        text="and my other order?",
+        intent="order_status",
+        form="order_verification_form",
+        activating=True,
         candidates={"order_number": "10001", "order_contact": "jane.doe@example.com"},
     )
     _, events = await run_action(VERIFY, tracker)
@@ -117,7 +145,9 @@ async def test_other_order_without_a_number_asks_only_for_the_number():
 
 
 async def test_bare_text_that_is_not_an_order_number_is_asked_again():
-    tracker = make_tracker(text="my jacket", form="order_verification_form", requested_slot="order_number")
+    tracker = make_tracker(
+        text="my jacket", form="order_verification_form", requested_slot="order_number"
+    )
     dispatcher, events = await run_action(VERIFY, tracker)
     assert slot_events(events)["order_number"] is None
     assert "doesn't look like an order number" in texts(dispatcher)
@@ -125,8 +155,10 @@ async def test_bare_text_that_is_not_an_order_number_is_asked_again():
 
 async def test_a_product_question_during_the_form_is_left_to_the_rules():
     tracker = make_tracker(
-        text="do you ship to canada?", intent="product_faq",
-        form="order_verification_form", requested_slot="order_number",
+        text="do you ship to canada?",
+        intent="product_faq",
+        form="order_verification_form",
+        requested_slot="order_number",
     )
     dispatcher, events = await run_action(VERIFY, tracker)
     assert events == [] and dispatcher.messages == []  # Rasa rejects the form, rules answer
@@ -142,8 +174,13 @@ async def test_shipped_order_status_gives_carrier_tracking_link_last_event_and_p
 
 
 async def test_delayed_order_apologises_and_offers_a_person():
-    tracker = make_tracker(slots={
-        "order_number": "10002", "order_contact": "sam.lee@example.com", "verified_order": "10002"})
+    tracker = make_tracker(
+        slots={
+            "order_number": "10002",
+            "order_contact": "sam.lee@example.com",
+            "verified_order": "10002",
+        }
+    )
     dispatcher, events = await run_action(ActionOrderStatus(), tracker)
     assert "sorry" in texts(dispatcher).lower()
     slots = slot_events(events)
@@ -151,16 +188,22 @@ async def test_delayed_order_apologises_and_offers_a_person():
 
 
 async def test_lost_order_offers_a_person_for_a_replacement_or_refund():
-    tracker = make_tracker(slots={
-        "order_number": "10009", "order_contact": "85001", "verified_order": "10009"})
+    tracker = make_tracker(
+        slots={"order_number": "10009", "order_contact": "85001", "verified_order": "10009"}
+    )
     dispatcher, events = await run_action(ActionOrderStatus(), tracker)
     assert "lost" in texts(dispatcher)
     assert slot_events(events)["handoff_reason"] == "lost_order"
 
 
 async def test_backordered_order_names_the_restock_date():
-    tracker = make_tracker(slots={
-        "order_number": "10005", "order_contact": "priya.patel@example.com", "verified_order": "10005"})
+    tracker = make_tracker(
+        slots={
+            "order_number": "10005",
+            "order_contact": "priya.patel@example.com",
+            "verified_order": "10005",
+        }
+    )
     dispatcher, events = await run_action(ActionOrderStatus(), tracker)
     assert "Recycled Puffer Jacket" in texts(dispatcher)
     assert "expected back around" in texts(dispatcher)
@@ -174,17 +217,24 @@ async def test_status_without_verification_offers_a_person():
 
 async def test_cancel_form_asks_for_confirmation_only_when_the_order_can_be_cancelled():
     form = ValidateCancelOrderForm()
-    cancellable = make_tracker(slots={
-        "order_number": "10007", "verified_order": "10007", "order_can_cancel": True})
+    cancellable = make_tracker(
+        slots={"order_number": "10007", "verified_order": "10007", "order_can_cancel": True}
+    )
     shipped = make_tracker("jane_verified_10001", slots={"order_can_cancel": False})
     assert "cancel_confirmed" in form.form_slots(cancellable)
     assert "cancel_confirmed" not in form.form_slots(shipped)
 
 
 async def test_confirmed_cancellation_cancels_the_order_through_the_api(staff):
-    tracker = make_tracker(slots={
-        "order_number": "10007", "order_contact": "mia.chen@example.com",
-        "verified_order": "10007", "cancel_confirmed": True, "order_can_cancel": True})
+    tracker = make_tracker(
+        slots={
+            "order_number": "10007",
+            "order_contact": "mia.chen@example.com",
+            "verified_order": "10007",
+            "cancel_confirmed": True,
+            "order_can_cancel": True,
+        }
+    )
     dispatcher, events = await run_action(ActionCancelOrder(), tracker)
     assert "Done: order #10007 is cancelled." in texts(dispatcher)
     assert staff.get("/orders/10007").json()["status"] == "cancelled"
@@ -199,9 +249,14 @@ async def test_shipped_order_is_not_cancelled_and_a_return_is_offered(staff):
 
 
 async def test_declined_cancellation_leaves_the_order(staff):
-    tracker = make_tracker(slots={
-        "order_number": "10012", "order_contact": "33101", "verified_order": "10012",
-        "cancel_confirmed": False})
+    tracker = make_tracker(
+        slots={
+            "order_number": "10012",
+            "order_contact": "33101",
+            "verified_order": "10012",
+            "cancel_confirmed": False,
+        }
+    )
     dispatcher, _ = await run_action(ActionCancelOrder(), tracker)
     assert "left order #10012 as it is" in texts(dispatcher)
     assert staff.get("/orders/10012").json()["status"] != "cancelled"
@@ -210,8 +265,10 @@ async def test_declined_cancellation_leaves_the_order(staff):
 async def test_an_order_number_that_looks_like_a_zip_code_is_taken_as_the_order_number():
     # The NLU may tag "#10002" as a postal code too; asked for the number, it is the number.
     tracker = make_tracker(
-        text="#10002", entities={"postal_code": "10002"},
-        form="order_verification_form", requested_slot="order_number",
+        text="#10002",
+        entities={"postal_code": "10002"},
+        form="order_verification_form",
+        requested_slot="order_number",
     )
     _, events = await run_action(VERIFY, tracker)
     slots = slot_events(events)
@@ -222,9 +279,12 @@ async def test_an_order_number_that_looks_like_a_zip_code_is_taken_as_the_order_
 async def test_a_postal_code_taken_for_an_order_number_is_used_as_the_postal_code():
     # Asked for the postal code of order 10002, the customer types 10001 (Sam's ZIP code).
     tracker = make_tracker(
-        text="10001", entities={"order_number": "10001"},
-        form="order_verification_form", requested_slot="order_contact",
-        slots={"order_number": "10002"}, candidates={"order_number": "10001"},
+        text="10001",
+        entities={"order_number": "10001"},
+        form="order_verification_form",
+        requested_slot="order_contact",
+        slots={"order_number": "10002"},
+        candidates={"order_number": "10001"},
     )
     tracker.events.insert(0, {"event": "slot", "name": "order_number", "value": "10002"})
     dispatcher, events = await run_action(VERIFY, tracker)
@@ -236,8 +296,10 @@ async def test_a_postal_code_taken_for_an_order_number_is_used_as_the_postal_cod
 
 async def test_order_number_then_zip_code_in_one_message_are_told_apart():
     tracker = make_tracker(
-        text="I need to exchange the jeans from order 10003, 94110", intent="order_status",
-        form="order_verification_form", activating=True,
+        text="I need to exchange the jeans from order 10003, 94110",
+        intent="order_status",
+        form="order_verification_form",
+        activating=True,
         candidates={"order_number": "94110"},
     )
     tracker.latest_message["entities"] = [

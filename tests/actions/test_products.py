@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from action_testing import make_tracker, run_action, slot_events, texts
+
 from actions.products import ActionAnswerProductQuestion, ActionCheckStock
 
 pytestmark = pytest.mark.asyncio
@@ -12,7 +12,8 @@ pytestmark = pytest.mark.asyncio
 
 async def test_confident_answer_is_given_from_the_knowledge_base():
     tracker = make_tracker(
-        text="what is the linen shirt made of?", intent="product_faq",
+        text="what is the linen shirt made of?",
+        intent="product_faq",
         entities={"product": "linen shirt"},
     )
     dispatcher, events = await run_action(ActionAnswerProductQuestion(), tracker)
@@ -32,7 +33,8 @@ async def test_unsure_answer_says_so_and_offers_a_person():
 
 async def test_stock_for_one_size_and_colour():
     tracker = make_tracker(
-        text="do you have the organic tee in navy, medium?", intent="stock_availability",
+        text="do you have the organic tee in navy, medium?",
+        intent="stock_availability",
         entities={"product": "organic tee", "colour": "navy", "size": "M"},
     )
     dispatcher, _ = await run_action(ActionCheckStock(), tracker)
@@ -41,7 +43,8 @@ async def test_stock_for_one_size_and_colour():
 
 async def test_out_of_stock_variant_gives_the_restock_date():
     tracker = make_tracker(
-        text="is the puffer in olive M available", intent="stock_availability",
+        text="is the puffer in olive M available",
+        intent="stock_availability",
         entities={"product": "puffer", "colour": "olive", "size": "medium"},
     )
     dispatcher, _ = await run_action(ActionCheckStock(), tracker)
@@ -52,7 +55,8 @@ async def test_out_of_stock_variant_gives_the_restock_date():
 
 async def test_a_size_the_product_does_not_come_in_lists_its_sizes():
     tracker = make_tracker(
-        text="the organic tee in XXL?", intent="stock_availability",
+        text="the organic tee in XXL?",
+        intent="stock_availability",
         entities={"product": "organic tee", "size": "XXL"},
     )
     dispatcher, _ = await run_action(ActionCheckStock(), tracker)
@@ -61,7 +65,9 @@ async def test_a_size_the_product_does_not_come_in_lists_its_sizes():
 
 async def test_follow_up_size_keeps_the_product_from_before():
     tracker = make_tracker(
-        text="and in L?", intent="inform", entities={"size": "L"},
+        text="and in L?",
+        intent="inform",
+        entities={"size": "L"},
         slots={"product": "Everyday Organic Tee", "colour": "navy"},
     )
     dispatcher, _ = await run_action(ActionCheckStock(), tracker)

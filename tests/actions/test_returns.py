@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from action_testing import buttons, make_tracker, run_action, slot_events, texts
+
 from actions.returns import (
     ActionAskExchangeSku,
     ActionAskReturnConfirmed,
@@ -17,22 +17,41 @@ from actions.returns import (
 
 pytestmark = pytest.mark.asyncio
 FORM = ValidateReturnForm()
-LINEN = {"sku": "LBS-WHITE-M", "style": "LBS", "product_name": "Linen Button-Down Shirt",
-         "size": "M", "colour": "white", "unit_price": "78.00", "quantity": 1}
-JEANS = {"sku": "SSJ-INDIGO-32", "style": "SSJ", "product_name": "Slim Selvedge Jeans",
-         "size": "32", "colour": "indigo", "unit_price": "128.00", "quantity": 1}
+LINEN = {
+    "sku": "LBS-WHITE-M",
+    "style": "LBS",
+    "product_name": "Linen Button-Down Shirt",
+    "size": "M",
+    "colour": "white",
+    "unit_price": "78.00",
+    "quantity": 1,
+}
+JEANS = {
+    "sku": "SSJ-INDIGO-32",
+    "style": "SSJ",
+    "product_name": "Slim Selvedge Jeans",
+    "size": "32",
+    "colour": "indigo",
+    "unit_price": "128.00",
+    "quantity": 1,
+}
 
 
 def pick(sku: str, quantity: str = "1", **kw):
     return make_tracker(
-        "jane_verified_10003", text=f'/inform{{"sku": "{sku}"}}',
-        entities={"sku": sku, "quantity": quantity}, form="return_form",
-        requested_slot="return_items", **kw,
+        "jane_verified_10003",
+        text=f'/inform{{"sku": "{sku}"}}',
+        entities={"sku": sku, "quantity": quantity},
+        form="return_form",
+        requested_slot="return_items",
+        **kw,
     )
 
 
 async def test_items_are_offered_as_buttons_with_their_returnable_quantity():
-    dispatcher, events = await run_action(ActionAskReturnItems(), make_tracker("jane_verified_10003"))
+    dispatcher, events = await run_action(
+        ActionAskReturnItems(), make_tracker("jane_verified_10003")
+    )
     titles = [b["title"] for b in buttons(dispatcher)]
     assert "Linen Button-Down Shirt (white, M)" in titles
     assert "Everything" in titles
@@ -40,15 +59,22 @@ async def test_items_are_offered_as_buttons_with_their_returnable_quantity():
 
 
 async def test_partly_returned_line_offers_only_what_is_left():
-    tracker = make_tracker(slots={
-        "order_number": "10006", "order_contact": "lucas.martin@example.com", "verified_order": "10006"})
+    tracker = make_tracker(
+        slots={
+            "order_number": "10006",
+            "order_contact": "lucas.martin@example.com",
+            "verified_order": "10006",
+        }
+    )
     dispatcher, _ = await run_action(ActionAskReturnItems(), tracker)
     payloads = [b["payload"] for b in buttons(dispatcher)]
     assert payloads == ['/inform{"sku": "PHO-BLACK-L", "quantity": "1"}']
 
 
 async def test_an_order_not_delivered_yet_ends_the_return_form():
-    dispatcher, events = await run_action(ActionAskReturnItems(), make_tracker("jane_verified_10001"))
+    dispatcher, events = await run_action(
+        ActionAskReturnItems(), make_tracker("jane_verified_10001")
+    )
     assert "nothing to return yet" in texts(dispatcher)
     assert slot_events(events)["requested_slot"] is None
 
@@ -73,7 +99,9 @@ async def test_final_sale_item_is_refused_with_the_policy_reason_and_a_person_of
 async def test_return_outside_the_window_says_how_many_days_ago_it_was_delivered():
     tracker = make_tracker(
         slots={"order_number": "10004", "order_contact": "60614", "verified_order": "10004"},
-        text="the sweater", form="return_form", requested_slot="return_items",
+        text="the sweater",
+        form="return_form",
+        requested_slot="return_items",
     )
     dispatcher, events = await run_action(FORM, tracker)
     assert "returns are accepted within 30 days" in texts(dispatcher)
@@ -90,15 +118,19 @@ async def test_everything_keeps_the_eligible_lines_and_names_the_refused_one():
 
 async def test_typed_item_name_is_matched_to_the_order_line():
     tracker = make_tracker(
-        "jane_verified_10003", text="the jeans", form="return_form", requested_slot="return_items")
+        "jane_verified_10003", text="the jeans", form="return_form", requested_slot="return_items"
+    )
     _, events = await run_action(FORM, tracker)
     assert [i["sku"] for i in slot_events(events)["return_items"]] == ["SSJ-INDIGO-32"]
 
 
 async def test_reason_in_words_becomes_a_reason_code():
     tracker = make_tracker(
-        "jane_verified_10003", text="they're way too tight", form="return_form",
-        requested_slot="return_reason", slots={"return_items": [LINEN]},
+        "jane_verified_10003",
+        text="they're way too tight",
+        form="return_form",
+        requested_slot="return_reason",
+        slots={"return_items": [LINEN]},
     )
     _, events = await run_action(FORM, tracker)
     assert slot_events(events)["return_reason"] == "size_too_small"
@@ -106,8 +138,11 @@ async def test_reason_in_words_becomes_a_reason_code():
 
 async def test_exchange_is_refused_when_the_policy_does_not_offer_it():
     tracker = make_tracker(
-        "jane_verified_10003", text="exchange", entities={"resolution": "exchange"},
-        form="return_form", requested_slot="resolution",
+        "jane_verified_10003",
+        text="exchange",
+        entities={"resolution": "exchange"},
+        form="return_form",
+        requested_slot="resolution",
         slots={"return_items": [LINEN, JEANS], "return_options": ["refund", "store_credit"]},
         candidates={"resolution": "exchange"},
     )
@@ -118,7 +153,8 @@ async def test_exchange_is_refused_when_the_policy_does_not_offer_it():
 
 async def test_exchange_variants_offered_are_in_stock():
     tracker = make_tracker(
-        "jane_verified_10003", slots={"return_items": [JEANS], "resolution": "exchange"})
+        "jane_verified_10003", slots={"return_items": [JEANS], "resolution": "exchange"}
+    )
     dispatcher, _ = await run_action(ActionAskExchangeSku(), tracker)
     skus = [b["payload"].split('"')[3] for b in buttons(dispatcher)]
     assert skus and "SSJ-INDIGO-32" not in skus
@@ -126,15 +162,22 @@ async def test_exchange_variants_offered_are_in_stock():
 
 
 async def test_exchange_size_is_checked_against_stock_and_style():
-    base = dict(slots={"return_items": [JEANS], "resolution": "exchange",
-                       "return_options": ["refund", "exchange", "store_credit"]},
-                form="return_form", requested_slot="exchange_sku")
+    base = dict(
+        slots={
+            "return_items": [JEANS],
+            "resolution": "exchange",
+            "return_options": ["refund", "exchange", "store_credit"],
+        },
+        form="return_form",
+        requested_slot="exchange_sku",
+    )
     ok = make_tracker("jane_verified_10003", text="34", entities={"size": "34"}, **base)
     _, events = await run_action(FORM, ok)
     assert slot_events(events)["exchange_sku"] == "SSJ-INDIGO-34"
 
     other_style = make_tracker(
-        "jane_verified_10003", text="/inform", entities={"sku": "PUF-OLIVE-M"}, **base)
+        "jane_verified_10003", text="/inform", entities={"sku": "PUF-OLIVE-M"}, **base
+    )
     dispatcher, events = await run_action(FORM, other_style)
     assert slot_events(events)["exchange_sku"] is None
 
@@ -165,8 +208,12 @@ async def test_faulty_item_has_no_fees():
 async def test_confirmed_return_creates_one_rma_even_when_the_action_is_retried(staff):
     confirmed = dict(
         state="jane_verified_10003",
-        slots={"return_items": [LINEN], "return_reason": "size_too_small",
-               "resolution": "store_credit", "return_confirmed": True},
+        slots={
+            "return_items": [LINEN],
+            "return_reason": "size_too_small",
+            "resolution": "store_credit",
+            "return_confirmed": True,
+        },
         sender_id="test-retried-return",
     )
     before = staff.get("/returns", order_number="10003").json()["items"]
@@ -188,10 +235,19 @@ async def test_confirmed_return_creates_one_rma_even_when_the_action_is_retried(
 
 async def test_declined_summary_books_nothing(staff):
     before = staff.get("/returns", order_number="10011").json()["items"]
-    tracker = make_tracker(slots={
-        "order_number": "10011", "order_contact": "97201", "verified_order": "10011",
-        "return_items": [{"sku": "FZH-GREY-L", "quantity": 1, "product_name": "Fleece Zip Hoodie"}],
-        "return_reason": "changed_mind", "resolution": "refund", "return_confirmed": False})
+    tracker = make_tracker(
+        slots={
+            "order_number": "10011",
+            "order_contact": "97201",
+            "verified_order": "10011",
+            "return_items": [
+                {"sku": "FZH-GREY-L", "quantity": 1, "product_name": "Fleece Zip Hoodie"}
+            ],
+            "return_reason": "changed_mind",
+            "resolution": "refund",
+            "return_confirmed": False,
+        }
+    )
     dispatcher, events = await run_action(ActionSubmitReturn(), tracker)
     assert "haven't booked anything" in texts(dispatcher)
     assert staff.get("/returns", order_number="10011").json()["items"] == before
@@ -207,7 +263,10 @@ async def test_return_status_from_an_rma_number_gives_status_but_no_order_detail
 
 async def test_rma_number_written_loosely_is_found():
     tracker = make_tracker(
-        text="rma 5", intent="return_status", form="return_status_form", activating=True,
+        text="rma 5",
+        intent="return_status",
+        form="return_status_form",
+        activating=True,
         candidates={"rma_number": "rma 5"},
     )
     _, events = await run_action(ValidateReturnStatusForm(), tracker)
@@ -216,7 +275,9 @@ async def test_rma_number_written_loosely_is_found():
 
 async def test_unknown_rma_number_is_asked_again():
     tracker = make_tracker(
-        text="RMA-999999", form="return_status_form", requested_slot="rma_number",
+        text="RMA-999999",
+        form="return_status_form",
+        requested_slot="rma_number",
         candidates={"rma_number": "RMA-999999"},
     )
     dispatcher, events = await run_action(ValidateReturnStatusForm(), tracker)
@@ -226,7 +287,9 @@ async def test_unknown_rma_number_is_asked_again():
 
 async def test_no_rma_number_switches_to_the_order():
     tracker = make_tracker(
-        text="I don't have it", intent="deny", form="return_status_form",
+        text="I don't have it",
+        intent="deny",
+        form="return_status_form",
         requested_slot="rma_number",
     )
     _, events = await run_action(ValidateReturnStatusForm(), tracker)
@@ -236,8 +299,13 @@ async def test_no_rma_number_switches_to_the_order():
 
 
 async def test_return_status_through_the_verified_order_lists_its_returns():
-    tracker = make_tracker(slots={
-        "order_number": "10006", "order_contact": "lucas.martin@example.com", "verified_order": "10006"})
+    tracker = make_tracker(
+        slots={
+            "order_number": "10006",
+            "order_contact": "lucas.martin@example.com",
+            "verified_order": "10006",
+        }
+    )
     dispatcher, _ = await run_action(ActionReturnStatus(), tracker)
     assert "Return RMA-" in texts(dispatcher)
     assert "order #10006" in texts(dispatcher)
@@ -245,11 +313,17 @@ async def test_return_status_through_the_verified_order_lists_its_returns():
 
 async def test_the_digits_of_an_rma_number_are_not_taken_for_an_order_number():
     tracker = make_tracker(
-        "jane_verified_10001", text="what's the status of RMA-000005", intent="return_status",
+        "jane_verified_10001",
+        text="what's the status of RMA-000005",
+        intent="return_status",
         entities={"rma_number": "RMA-000005", "order_number": "000005"},
-        form="return_status_form", activating=True,
-        candidates={"rma_number": "RMA-000005", "order_number": "000005",
-                    "order_contact": "jane.doe@example.com"},
+        form="return_status_form",
+        activating=True,
+        candidates={
+            "rma_number": "RMA-000005",
+            "order_number": "000005",
+            "order_contact": "jane.doe@example.com",
+        },
     )
     tracker.events.insert(0, {"event": "slot", "name": "order_number", "value": "10001"})
     dispatcher, events = await run_action(ValidateReturnStatusForm(), tracker)
@@ -260,11 +334,18 @@ async def test_the_digits_of_an_rma_number_are_not_taken_for_an_order_number():
 
 async def test_a_new_return_forgets_the_answers_of_the_last_one_but_keeps_what_was_just_said():
     tracker = make_tracker(
-        "jane_verified_10003", text="I want to return the jeans, they're too small",
-        intent="initiate_return", form="return_form", activating=True,
+        "jane_verified_10003",
+        text="I want to return the jeans, they're too small",
+        intent="initiate_return",
+        form="return_form",
+        activating=True,
         slots={"resolution": "refund"},
-        candidates={"order_number": "10003", "order_contact": "jane.doe@example.com",
-                    "resolution": "refund", "return_reason": "size_too_small"},
+        candidates={
+            "order_number": "10003",
+            "order_contact": "jane.doe@example.com",
+            "resolution": "refund",
+            "return_reason": "size_too_small",
+        },
     )
     # Rasa's slot extraction from this message, before the form ran:
     tracker.events.insert(-5, {"event": "slot", "name": "return_reason", "value": "size_too_small"})

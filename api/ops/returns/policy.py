@@ -143,10 +143,10 @@ def evaluate_line(
             f"so at most {remaining} can be returned"
         )
     if facts.category in policy.non_returnable_categories:
-        return refuse(f"the {name}: {policy.non_returnable_categories[facts.category]}")
+        return refuse(f"the {name} {policy.non_returnable_categories[facts.category]}")
     for flag, why in policy.non_returnable_flags.items():
         if getattr(facts, flag, False):
-            return refuse(f"the {name}: {why}")
+            return refuse(f"the {name} {why}")
     days = (today - facts.delivered_on).days
     return_by = facts.delivered_on + timedelta(days=policy.return_window_days)
     if days > policy.return_window_days:

@@ -1,0 +1,1 @@
+"""OpsDesk custom actions (rasa_sdk). Run: rasa run actions --actions actions"""
