@@ -226,8 +226,12 @@ class OpsApiClient:
             "POST", "/returns", json_body=body, idempotency_key=idempotency_key
         )
 
-    async def get_return(self, rma_number: str) -> dict[str, Any]:
-        return await self._request("GET", f"/returns/{rma_number}")
+    async def get_return(
+        self, rma_number: str, proof: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """The RMA; without `proof` (the verified customer's email or postal code) the API
+        answers only its status, not its order, items or amounts."""
+        return await self._request("GET", f"/returns/{rma_number}", params=proof or None)
 
     # ------------------------------------------------------ knowledge, tickets
     async def kb_search(self, q: str, sku: str | None = None, limit: int = 3) -> dict[str, Any]:

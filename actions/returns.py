@@ -855,7 +855,9 @@ class ActionReturnStatus(OpsAction):
         rma_number = normalise_rma(tracker.get_slot("rma_number"))
         if rma_number:
             try:
-                rma = await self.client.get_return(rma_number)
+                rma = await self.client.get_return(
+                    rma_number, proof=_proof(tracker) if verified else None
+                )
             except NotFound:
                 dispatcher.utter_message(
                     text=f"I couldn't find a return with the number {rma_number}."
@@ -876,7 +878,7 @@ class ActionReturnStatus(OpsAction):
             return events
         for ref in refs[-3:]:
             try:
-                rma = await self.client.get_return(ref["rma_number"])
+                rma = await self.client.get_return(ref["rma_number"], proof=_proof(tracker))
             except ApiError as error:
                 if isinstance(error, NotFound):
                     continue

@@ -241,3 +241,16 @@ def test_seeded_rmas_cover_every_lifecycle_state(live: Store) -> None:
         "expired",
     } <= states
     assert one.status_code == 200 and one.json()["rma_number"] == "RMA-000002"
+
+
+def test_the_assistant_sees_an_rma_in_full_only_with_the_customer_proof(live: Store) -> None:
+    with live.client("service") as c:
+        bare = c.get("/api/v1/returns/RMA-000002")
+        wrong = c.get("/api/v1/returns/RMA-000002", params={"email": "eve@example.com"})
+        right = c.get("/api/v1/returns/RMA-000002", params={"email": "rma.tester@example.com"})
+    assert bare.status_code == 200 and bare.json()["status"]
+    assert "order_number" not in bare.json() and "lines" not in bare.json()
+    assert "refund_amount" not in bare.json()
+    assert wrong.status_code == 404
+    assert right.status_code == 200 and right.json()["order_number"] == "10020"
+    assert right.json()["lines"][0]["sku"] == "TEE-BLACK-L"

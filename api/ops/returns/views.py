@@ -174,13 +174,45 @@ def list_returns(
 
 
 @router.get("/{rma_number}", response_model=schemas.RmaView)
-def get_return(rma_number: str, db: DbSession, _who: StaffOrService) -> Response:
-    """One return with its lines, label, money and status in words."""
+def get_return(
+    rma_number: str,
+    db: DbSession,
+    who: StaffOrService,
+    email: Annotated[str | None, Query(max_length=254)] = None,
+    postal_code: Annotated[str | None, Query(max_length=16)] = None,
+) -> Response:
+    """One return with its lines, label, money and status in words.
+
+    RMA numbers are sequential, so with the service key the order, items and amounts are
+    shown only with the `email` or `postal_code` of the order; otherwise just the status."""
     number = service.canonical_rma_number(rma_number[:40])
     document = presenter.by_number(db, number, _policy()) if number else None
     if document is None:
         raise ApiError(404, "rma_not_found", "Return not found")
+    if who.role == "service" and (email or postal_code):
+        proven = orders.verify(
+            db_session=db,
+            order_number=document["order_number"],
+            email=email,
+            postal_code=postal_code,
+        )
+        if proven is None:
+            raise ApiError(404, "rma_not_found", "Return not found")
+    elif who.role == "service":
+        document = {k: document[k] for k in PUBLIC_RMA_FIELDS}
     return json_response(document)
+
+
+PUBLIC_RMA_FIELDS = (
+    "rma_number",
+    "status",
+    "status_text",
+    "resolution",
+    "return_by",
+    "instructions",
+    "created_at",
+    "updated_at",
+)
 
 
 @router.post("/{rma_number}/transition", response_model=schemas.RmaView)
