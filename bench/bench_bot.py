@@ -60,7 +60,8 @@ def timed_training(out: Path) -> float:
             "--quiet",
         ],
         cwd=REPO,
-        env={**os.environ, **cli.QUIET_RASA_ENV},
+        # An empty training cache: otherwise Rasa reuses earlier components (not from scratch).
+        env={**os.environ, **cli.QUIET_RASA_ENV, "RASA_CACHE_DIRECTORY": str(out / "cache")},
         check=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
