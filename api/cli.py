@@ -91,6 +91,15 @@ def model_path() -> Path:
     return MODELS / f"{MODEL_NAME}.tar.gz"
 
 
+def rasa_train_command(out: Path, name: str) -> list[str]:
+    """`rasa train` on the project's domain, config and training data."""
+    return [
+        str(RASA_BIN / "rasa"), "train", "--domain", "bot/domain", "--config", "bot/config.yml",
+        "--data", "data/nlu", "data/rules", "data/stories",
+        "--out", str(out), "--fixed-model-name", name, "--quiet",
+    ]  # fmt: skip
+
+
 def train(force: bool = False) -> Path:
     """Train the Rasa model unless the newest one was trained from the same data and config."""
     fingerprint = training_fingerprint()
@@ -102,23 +111,7 @@ def train(force: bool = False) -> Path:
     print("training the assistant (about 2 minutes) ...", flush=True)
     started = time.perf_counter()
     subprocess.run(
-        [
-            str(RASA_BIN / "rasa"),
-            "train",
-            "--domain",
-            "bot/domain",
-            "--config",
-            "bot/config.yml",
-            "--data",
-            "data/nlu",
-            "data/rules",
-            "data/stories",
-            "--out",
-            str(MODELS),
-            "--fixed-model-name",
-            MODEL_NAME,
-            "--quiet",
-        ],
+        rasa_train_command(MODELS, MODEL_NAME),
         cwd=REPO_ROOT,
         env={**os.environ, **QUIET_RASA_ENV},
         check=True,

@@ -42,23 +42,7 @@ PARSE_TEXTS = [
 def timed_training(out: Path) -> float:
     started = time.perf_counter()
     subprocess.run(
-        [
-            str(cli.RASA_BIN / "rasa"),
-            "train",
-            "--domain",
-            "bot/domain",
-            "--config",
-            "bot/config.yml",
-            "--data",
-            "data/nlu",
-            "data/rules",
-            "data/stories",
-            "--out",
-            str(out),
-            "--fixed-model-name",
-            "bench",
-            "--quiet",
-        ],
+        cli.rasa_train_command(out, "bench"),
         cwd=REPO,
         # An empty training cache: otherwise Rasa reuses earlier components (not from scratch).
         env={**os.environ, **cli.QUIET_RASA_ENV, "RASA_CACHE_DIRECTORY": str(out / "cache")},
