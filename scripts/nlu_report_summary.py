@@ -51,7 +51,11 @@ def main() -> None:
     intents = out / "intent_report.json"
     if intents.exists():
         lines += table(json.loads(intents.read_text()), "Intents")
-    for name in ("DIETClassifier_report.json", "RegexEntityExtractor_report.json"):
+    for name in (
+        "DIETClassifier_report.json",
+        "CRFEntityExtractor_report.json",
+        "RegexEntityExtractor_report.json",
+    ):
         path = out / name
         if path.exists():
             lines += table(json.loads(path.read_text()), f"Entities ({name.split('_')[0]})")
