@@ -114,32 +114,19 @@ def test_ticket_lifecycle_with_sla_and_first_response(live: Store) -> None:
             },
         )
     engine.dispose()
+    handoff = {
+        "conversation_id": conv,
+        "customer_email": "sam.lee@example.com",
+        "order_number": "10002",
+        "reason": "delayed_order",
+        "priority": "high",
+        "summary": "Order #10002 delayed; asked for a person.",
+    }
+    key = {"Idempotency-Key": f"{conv}:handoff"}
     with live.client("service") as c:
-        r = c.post(
-            "/api/v1/tickets",
-            headers={"Idempotency-Key": f"{conv}:handoff"},
-            json={
-                "conversation_id": conv,
-                "customer_email": "sam.lee@example.com",
-                "order_number": "10002",
-                "reason": "delayed_order",
-                "priority": "high",
-                "summary": "Order #10002 delayed; asked for a person.",
-            },
-        )
+        r = c.post("/api/v1/tickets", headers=key, json=handoff)
         assert r.status_code == 201, r.text
-        replay = c.post(
-            "/api/v1/tickets",
-            headers={"Idempotency-Key": f"{conv}:handoff"},
-            json={
-                "conversation_id": conv,
-                "customer_email": "sam.lee@example.com",
-                "order_number": "10002",
-                "reason": "delayed_order",
-                "priority": "high",
-                "summary": "Order #10002 delayed; asked for a person.",
-            },
-        )
+        replay = c.post("/api/v1/tickets", headers=key, json=handoff)
     ticket = r.json()
     assert replay.json()["id"] == ticket["id"]
     assert ticket["customer_message"] and ticket["status"] == "open"
