@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import logging
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI
 from sqlalchemy import text
 
 from api import errors
 from api.db import get_engine
+from api.middleware import BodyLimitAndAccessLog
 from api.ops.catalog.views import router as catalog_router
 from api.ops.conversations.views import router as conversations_router
 from api.ops.inventory.views import router as inventory_router
@@ -19,9 +19,7 @@ from api.ops.metrics.views import router as metrics_router
 from api.ops.orders.views import router as orders_router
 from api.ops.returns.views import router as returns_router
 from api.ops.tickets.views import router as tickets_router
-
-MAX_BODY_BYTES = 256 * 1024
-access_log = logging.getLogger("opsdesk.access")
+from api.reads import get_reader
 
 DESCRIPTION = """
 The operations API of OpsDesk: orders, shipments, inventory, returns, the knowledge base and
@@ -31,8 +29,15 @@ the human ticket queue. Every route needs `Authorization: Bearer <key>`; keys ha
 """
 
 
+@asynccontextmanager
+async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    yield
+    await get_reader().close()
+
+
 def create_app() -> FastAPI:
     app = FastAPI(
+        lifespan=lifespan,
         title="OpsDesk operations API",
         version="1.0",
         description=DESCRIPTION,
@@ -41,28 +46,7 @@ def create_app() -> FastAPI:
     )
     errors.install(app)
 
-    @app.middleware("http")
-    async def limit_body_and_log(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            return errors.problem(
-                413,
-                "payload_too_large",
-                f"Request bodies are limited to {MAX_BODY_BYTES // 1024} KiB",
-            )
-        started = time.perf_counter()
-        response = await call_next(request)
-        # Path only: query strings can carry an email address.
-        access_log.info(
-            "%s %s %s %.1fms",
-            request.method,
-            request.url.path,
-            response.status_code,
-            (time.perf_counter() - started) * 1000,
-        )
-        return response
+    app.add_middleware(BodyLimitAndAccessLog)
 
     v1 = APIRouter(prefix="/api/v1")
     for router in (

@@ -56,9 +56,17 @@ def server_version(url: str) -> str:
     return version
 
 
-def bench_backend(backend: str, orders: int, per_client: int) -> None:
+def bench_backend(
+    backend: str,
+    orders: int,
+    per_client: int,
+    url: str | None = None,
+    levels: list[int] | None = None,
+) -> None:
+    """Seed a fresh database (or reuse `url`, already seeded) and measure it."""
     workdir = Path(tempfile.mkdtemp(prefix=f"opsdesk-bench-{backend}-"))
-    url = fresh_database(backend, workdir)
+    reuse = url is not None
+    url = url or fresh_database(backend, workdir)
     keys = {"admin": secrets.token_urlsafe(24), "service": secrets.token_urlsafe(24)}
     env = {
         **os.environ,
@@ -74,21 +82,26 @@ def bench_backend(backend: str, orders: int, per_client: int) -> None:
         f"\n### {backend}: {server_version(url) if backend == 'postgres' else ''}".rstrip(),
         flush=True,
     )
-    started = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "api.cli", "seed", "--orders", str(orders)],
-        cwd=REPO,
-        env=env,
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    seed_seconds = time.perf_counter() - started
     engine = make_engine(url)
-    print(
-        f"{server_version(url)}; seeded the demo store + {orders:,} orders in {seed_seconds:.0f} s "
-        f"(`opsdesk seed --orders {orders}`, migrations included)",
-        flush=True,
-    )
+    if reuse:
+        with engine.connect() as conn:
+            count = conn.execute(sa.text("SELECT count(*) FROM orders")).scalar_one()
+        print(f"{server_version(url)}; reusing a database of {count:,} orders", flush=True)
+    else:
+        started = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "api.cli", "seed", "--orders", str(orders)],
+            cwd=REPO,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        seed_seconds = time.perf_counter() - started
+        print(
+            f"{server_version(url)}; seeded the demo store + {orders:,} orders in "
+            f"{seed_seconds:.0f} s (`opsdesk seed --orders {orders}`, migrations included)",
+            flush=True,
+        )
     pairs = bulk.sample_lookups(engine, 2000)
     with engine.connect() as conn:
         rmas = [
@@ -142,7 +155,7 @@ def bench_backend(backend: str, orders: int, per_client: int) -> None:
             "127.0.0.1", port, headers, get_rma, clients=4, requests_per_client=100, name="warm"
         )
         print(HEADER)
-        for clients in (1, 8, 32):
+        for clients in levels or [1, 8, 32]:
             n = max(per_client // clients, 50) if clients > 1 else per_client
             for name, make in (
                 ("GET /api/v1/ping (floor)", ping),
@@ -171,7 +184,17 @@ def main() -> None:
     parser.add_argument(
         "--requests", type=int, default=2000, help="requests per level (spread over the clients)"
     )
+    parser.add_argument(
+        "--database-url",
+        help="measure this already seeded database instead of seeding a fresh one "
+        "(give --backend to say which kind it is)",
+    )
+    parser.add_argument(
+        "--clients", default="1,8,32", help="comma-separated concurrency levels to measure"
+    )
     args = parser.parse_args()
+    if args.database_url and args.backend == "both":
+        parser.error("--database-url needs --backend sqlite or --backend postgres")
     print(f"machine: {machine()}")
     print(
         "one api process (uvicorn, 1 worker); load from this process on the same machine, "
@@ -179,7 +202,13 @@ def main() -> None:
     )
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     for backend in backends:
-        bench_backend(backend, args.orders, args.requests)
+        bench_backend(
+            backend,
+            args.orders,
+            args.requests,
+            url=args.database_url,
+            levels=[int(c) for c in args.clients.split(",")],
+        )
 
 
 if __name__ == "__main__":

@@ -1,21 +1,21 @@
-"""The API documents of an order, read with a handful of plain indexed queries (no ORM
-loading): the customer lookup is the hottest path of the assistant."""
+"""The API documents of an order, read with one statement that has the database build the
+whole order as JSON: the customer lookup is the hottest path of the assistant."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import json
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from api.ops.audit.models import AuditEntry
-from api.ops.catalog.service import variant_facts
-from api.ops.customers.models import Customer
-from api.ops.orders.models import Order, OrderLine, Payment, Shipment, TrackingEvent
+from api.ops.orders.models import Order
 from api.ops.orders.status import CANCELLABLE, STATUS_TEXT, OrderStatus
-from api.ops.returns.models import Rma
 
 TRACKING_URLS = {
     "UPS": "https://www.ups.com/track?tracknum={}",
@@ -24,77 +24,145 @@ TRACKING_URLS = {
     "DHL": "https://www.dhl.com/us-en/home/tracking.html?tracking-id={}",
 }
 
-_HEAD = select(
-    Order.id,
-    Order.number,
-    Order.status,
-    Order.placed_at,
-    Order.currency,
-    Order.subtotal,
-    Order.shipping_fee,
-    Order.tax,
-    Order.total,
-    Order.ship_name,
-    Order.ship_line1,
-    Order.ship_city,
-    Order.ship_region,
-    Order.ship_postal_code,
-    Order.ship_country,
-    Order.promised_delivery_date,
-    Order.delivered_at,
-    Customer.email,
-    Customer.first_name,
-    Customer.last_name,
-    Customer.phone,
-).join(Customer, Customer.id == Order.customer_id)
-HEAD_BY_NUMBER = _HEAD.where(Order.number == bindparam("number"))
-HEAD_BY_ID = _HEAD.where(Order.id == bindparam("order_id"))
-_LINES = (
-    select(
-        OrderLine.sku,
-        OrderLine.product_name,
-        OrderLine.quantity,
-        OrderLine.unit_price,
-        OrderLine.returned_quantity,
-        OrderLine.backordered,
+
+def _order_json_sql(dialect: str) -> str:
+    """One statement that gives the whole order as a single JSON array (head, lines, payments,
+    shipments with their tracking events, returns), so a read is one round trip and one
+    snapshot. `{where}` is left for the caller. Money comes out as text with two decimals;
+    timestamps as UTC text without an offset (see `_utc_text`)."""
+    sqlite = dialect == "sqlite"
+    arr = "json_array" if sqlite else "json_build_array"
+    agg = "json_group_array" if sqlite else "json_agg"
+
+    def money(column: str) -> str:
+        return f"printf('%.2f', {column})" if sqlite else f"{column}::text"
+
+    def ts(column: str) -> str:
+        # UTC without an offset on both, so the texts sort in time order.
+        return column if sqlite else f"({column} AT TIME ZONE 'UTC')"
+
+    def nested(subquery: str) -> str:
+        # SQLite hands a subquery's JSON back as text: json() makes it JSON again.
+        return f"json(({subquery}))" if sqlite else f"({subquery})"
+
+    events = (
+        f"SELECT {agg}({arr}(e.id, {ts('e.occurred_at')}, e.status, e.description, e.location)) "
+        "FROM tracking_events e WHERE e.shipment_id = s.id"
     )
-    .where(OrderLine.order_id == bindparam("order_id"))
-    .order_by(OrderLine.id)
-)
-_PAYMENTS = (
-    select(Payment.method, Payment.card_brand, Payment.card_last4, Payment.amount, Payment.status)
-    .where(Payment.order_id == bindparam("order_id"))
-    .order_by(Payment.id)
-)
-_SHIPMENTS = (
-    select(
-        Shipment.id,
-        Shipment.carrier,
-        Shipment.service,
-        Shipment.tracking_number,
-        Shipment.status,
-        Shipment.promised_delivery_date,
-        Shipment.shipped_at,
-        Shipment.delivered_at,
+    parts = {
+        "lines": (
+            f"SELECT {agg}({arr}(l.id, l.sku, l.product_name, l.quantity, "
+            f"{money('l.unit_price')}, l.returned_quantity, l.backordered, "
+            "pr.style, v.size, v.colour, pr.final_sale, pr.personalized)) "
+            "FROM order_lines l LEFT JOIN variants v ON v.sku = l.sku "
+            "LEFT JOIN products pr ON pr.id = v.product_id WHERE l.order_id = o.id"
+        ),
+        "payments": (
+            f"SELECT {agg}({arr}(p.id, p.method, p.card_brand, p.card_last4, "
+            f"{money('p.amount')}, p.status)) FROM payments p WHERE p.order_id = o.id"
+        ),
+        "shipments": (
+            f"SELECT {agg}({arr}(s.id, s.carrier, s.service, s.tracking_number, s.status, "
+            f"s.promised_delivery_date, {ts('s.shipped_at')}, {ts('s.delivered_at')}, "
+            f"{nested(events)})) "
+            "FROM shipments s WHERE s.order_id = o.id"
+        ),
+        "returns": (
+            f"SELECT {agg}({arr}(r.id, r.rma_number, r.status)) FROM rmas r WHERE r.order_id = o.id"
+        ),
+    }
+    head = (
+        f"o.id, o.number, o.status, {ts('o.placed_at')}, o.currency, "
+        f"{money('o.subtotal')}, {money('o.shipping_fee')}, {money('o.tax')}, "
+        f"{money('o.total')}, o.ship_name, o.ship_line1, o.ship_city, o.ship_region, "
+        "o.ship_postal_code, o.ship_country, o.promised_delivery_date, "
+        f"{ts('o.delivered_at')}, "
+        "c.email, c.first_name, c.last_name, c.phone"
     )
-    .where(Shipment.order_id == bindparam("order_id"))
-    .order_by(Shipment.id)
-)
-_EVENTS = (
-    select(
-        TrackingEvent.shipment_id,
-        TrackingEvent.occurred_at,
-        TrackingEvent.status,
-        TrackingEvent.description,
-        TrackingEvent.location,
+    document = f"{arr}({head}, " + ", ".join(nested(sql) for sql in parts.values()) + ")"
+    if not sqlite:
+        document += "::text"
+    return (
+        f"SELECT {document} FROM orders o JOIN customers c ON c.id = o.customer_id WHERE {{where}}"
     )
-    .join(Shipment, Shipment.id == TrackingEvent.shipment_id)
-    .where(Shipment.order_id == bindparam("order_id"))
-    .order_by(TrackingEvent.occurred_at, TrackingEvent.id)
-)
-_RETURNS = (
-    select(Rma.rma_number, Rma.status).where(Rma.order_id == bindparam("order_id")).order_by(Rma.id)
-)
+
+
+@cache
+def order_by_number_sql(dialect: str) -> str:
+    """The order document by order number (`:number`)."""
+    return _order_json_sql(dialect).format(where="o.number = :number")
+
+
+@cache
+def order_by_id_sql(dialect: str) -> str:
+    return _order_json_sql(dialect).format(where="o.id = :order_id")
+
+
+@cache
+def lookup_sql(dialect: str) -> str:
+    """The customer lookup in one round trip: the conversation's recent failed verifications
+    (`:conversation_id` since `:since`) and the order document by `:number` (NULL if none)."""
+    return (
+        "SELECT (SELECT count(*) FROM verification_failures "
+        "WHERE conversation_id = :conversation_id AND created_at >= :since), "
+        f"({order_by_number_sql(dialect)})"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class OrderHead:
+    """The order's own columns, from the first part of the document."""
+
+    id: int
+    number: int
+    status: str
+    placed_at: str
+    currency: str
+    subtotal: str
+    shipping_fee: str
+    tax: str
+    total: str
+    ship_name: str
+    ship_line1: str
+    ship_city: str
+    ship_region: str
+    ship_postal_code: str
+    ship_country: str
+    promised_delivery_date: str | None
+    delivered_at: str | None
+    email: str
+    first_name: str
+    last_name: str
+    phone: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderData:
+    """An order as read by one statement: `head` plus the raw parts for `document`."""
+
+    head: OrderHead
+    lines: list[list[Any]]
+    payments: list[list[Any]]
+    shipments: list[list[Any]]
+    returns: list[list[Any]]
+
+
+_HEAD_FIELDS = len(OrderHead.__slots__)
+
+
+def parse(raw: str | None) -> OrderData | None:
+    """The statement's JSON text as an OrderData (None for no order)."""
+    if raw is None:
+        return None
+    values = json.loads(raw)
+    lines, payments, shipments, returns = (
+        sorted(part or [], key=_first) for part in values[_HEAD_FIELDS:]
+    )
+    return OrderData(OrderHead(*values[:_HEAD_FIELDS]), lines, payments, shipments, returns)
+
+
+def _first(row: list[Any]) -> Any:
+    return row[0]
 
 
 def tracking_url(carrier: str, tracking_number: str) -> str:
@@ -111,87 +179,51 @@ def _time(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat().replace("+00:00", "Z")
 
 
-def _day(value: date | None) -> str | None:
-    return None if value is None else value.isoformat()
+def _utc_text(value: str | None) -> str | None:
+    """'2026-11-24 15:27:02.811945' (SQLite) or '2026-11-24T15:27:02.811945' (PostgreSQL),
+    both UTC, as the API writes every time: '2026-11-24T15:27:02.811945Z'."""
+    if value is None:
+        return None
+    return datetime.fromisoformat(value).isoformat() + "Z"
 
 
-def document(db_session: Session, head: Any, *, full: bool) -> dict[str, Any]:
-    """The order as JSON-ready data. `head` is a row of HEAD_BY_NUMBER / HEAD_BY_ID.
-    The verified (customer) view leaves out the street address, the phone and the history."""
-    conn: Connection = db_session.connection()
-    params = {"order_id": head.id}
-    lines = conn.execute(_LINES, params).all()
-    facts = variant_facts(db_session=db_session, skus=[ln.sku for ln in lines])
-    events: dict[int, list[dict[str, Any]]] = {}
-    for e in conn.execute(_EVENTS, params):
-        events.setdefault(e.shipment_id, []).append(
-            {
-                "occurred_at": _time(e.occurred_at),
-                "status": e.status,
-                "description": e.description,
-                "location": e.location,
-            }
-        )
+def document(order: OrderData, *, full: bool = False) -> dict[str, Any]:
+    """The order as JSON-ready data. The verified (customer) view leaves out the street
+    address and the phone; `full` adds them and the money breakdown (the staff view, which
+    `staff_document` completes with the history)."""
+    head = order.head
     status = OrderStatus(head.status)
     doc: dict[str, Any] = {
         "order_number": str(head.number),
         "status": head.status,
         "status_text": STATUS_TEXT[status],
-        "placed_at": _time(head.placed_at),
+        "placed_at": _utc_text(head.placed_at),
         "currency": head.currency,
-        "total": _money(head.total),
+        "total": head.total,
         "can_cancel": status in CANCELLABLE,
-        "promised_delivery_date": _day(head.promised_delivery_date),
-        "delivered_at": _time(head.delivered_at),
+        "promised_delivery_date": head.promised_delivery_date,
+        "delivered_at": _utc_text(head.delivered_at),
         "customer": {"first_name": head.first_name, "email": head.email},
         "ship_to": {
             "city": head.ship_city,
             "region": head.ship_region,
             "country": head.ship_country,
         },
-        "lines": [
-            {
-                "sku": ln.sku,
-                "style": facts[ln.sku].style if ln.sku in facts else None,
-                "product_name": ln.product_name,
-                "size": facts[ln.sku].size if ln.sku in facts else None,
-                "colour": facts[ln.sku].colour if ln.sku in facts else None,
-                "quantity": ln.quantity,
-                "unit_price": _money(ln.unit_price),
-                "returned_quantity": ln.returned_quantity,
-                "returnable_quantity": ln.quantity - ln.returned_quantity,
-                "backordered": bool(ln.backordered),
-                "final_sale": bool(ln.sku in facts and facts[ln.sku].final_sale),
-                "personalized": bool(ln.sku in facts and facts[ln.sku].personalized),
-            }
-            for ln in lines
-        ],
+        "lines": [_line(row) for row in order.lines],
         "payments": [
             {
-                "method": p.method,
-                "card_brand": p.card_brand,
-                "card_last4": p.card_last4,
-                "amount": _money(p.amount),
-                "status": p.status,
+                "method": method,
+                "card_brand": card_brand,
+                "card_last4": card_last4,
+                "amount": amount,
+                "status": pay_status,
             }
-            for p in conn.execute(_PAYMENTS, params)
+            for _id, method, card_brand, card_last4, amount, pay_status in order.payments
         ],
-        "shipments": [
-            {
-                "carrier": s.carrier,
-                "service": s.service,
-                "tracking_number": s.tracking_number,
-                "tracking_url": tracking_url(s.carrier, s.tracking_number),
-                "status": s.status,
-                "promised_delivery_date": _day(s.promised_delivery_date),
-                "shipped_at": _time(s.shipped_at),
-                "delivered_at": _time(s.delivered_at),
-                "events": events.get(s.id, []),
-            }
-            for s in conn.execute(_SHIPMENTS, params)
-        ],
+        "shipments": [_shipment(row) for row in order.shipments],
         "returns": [
-            {"rma_number": r.rma_number, "status": r.status} for r in conn.execute(_RETURNS, params)
+            {"rma_number": rma_number, "status": rma_status}
+            for _id, rma_number, rma_status in order.returns
         ],
     }
     if full:
@@ -204,35 +236,93 @@ def document(db_session: Session, head: Any, *, full: bool) -> dict[str, Any]:
             "postal_code": head.ship_postal_code,
             "country": head.ship_country,
         }
-        doc.update(
-            subtotal=_money(head.subtotal),
-            shipping_fee=_money(head.shipping_fee),
-            tax=_money(head.tax),
-        )
-        history = db_session.scalars(
-            select(AuditEntry)
-            .where(AuditEntry.entity_type == "order", AuditEntry.entity_id == str(head.number))
-            .order_by(AuditEntry.id)
-        )
-        doc["history"] = [
-            {
-                "action": h.action,
-                "from_state": h.from_state,
-                "to_state": h.to_state,
-                "actor": h.actor,
-                "created_at": _time(h.created_at),
-            }
-            for h in history
-        ]
+        doc.update(subtotal=head.subtotal, shipping_fee=head.shipping_fee, tax=head.tax)
     return doc
 
 
-def head_by_number(db_session: Session, number: int) -> Any:
-    return db_session.connection().execute(HEAD_BY_NUMBER, {"number": number}).first()
+def staff_document(db_session: Session, order: OrderData) -> dict[str, Any]:
+    """The full view with the order's history from the audit log."""
+    doc = document(order, full=True)
+    history = db_session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.entity_type == "order", AuditEntry.entity_id == str(order.head.number))
+        .order_by(AuditEntry.id)
+    )
+    doc["history"] = [
+        {
+            "action": h.action,
+            "from_state": h.from_state,
+            "to_state": h.to_state,
+            "actor": h.actor,
+            "created_at": _time(h.created_at),
+        }
+        for h in history
+    ]
+    return doc
+
+
+def _line(row: list[Any]) -> dict[str, Any]:
+    (_id, sku, product_name, quantity, unit_price, returned, backordered) = row[:7]
+    style, size, colour, final_sale, personalized = row[7:]
+    return {
+        "sku": sku,
+        "style": style,
+        "product_name": product_name,
+        "size": size,
+        "colour": colour,
+        "quantity": quantity,
+        "unit_price": unit_price,
+        "returned_quantity": returned,
+        "returnable_quantity": quantity - returned,
+        "backordered": bool(backordered),
+        "final_sale": bool(final_sale),
+        "personalized": bool(personalized),
+    }
+
+
+def _shipment(row: list[Any]) -> dict[str, Any]:
+    _id, carrier, service, tracking_number, status, promised, shipped, delivered, events = row
+    return {
+        "carrier": carrier,
+        "service": service,
+        "tracking_number": tracking_number,
+        "tracking_url": tracking_url(carrier, tracking_number),
+        "status": status,
+        "promised_delivery_date": promised,
+        "shipped_at": _utc_text(shipped),
+        "delivered_at": _utc_text(delivered),
+        "events": [
+            {
+                "occurred_at": _utc_text(occurred_at),
+                "status": event_status,
+                "description": description,
+                "location": location,
+            }
+            # In time order; the id breaks ties.
+            for _eid, occurred_at, event_status, description, location in sorted(
+                events or [], key=_time_then_id
+            )
+        ],
+    }
+
+
+def _time_then_id(event: list[Any]) -> tuple[str, int]:
+    return event[1], event[0]
+
+
+def read_by_number(db_session: Session, number: int) -> OrderData | None:
+    sql = order_by_number_sql(db_session.get_bind().dialect.name)
+    return parse(db_session.execute(text(sql), {"number": number}).scalar())
+
+
+def read_by_id(db_session: Session, order_id: int) -> OrderData | None:
+    sql = order_by_id_sql(db_session.get_bind().dialect.name)
+    return parse(db_session.execute(text(sql), {"order_id": order_id}).scalar())
 
 
 def order_document(db_session: Session, order: Order, *, full: bool) -> dict[str, Any]:
     """The document of an order the caller already holds (after a change)."""
     db_session.flush()
-    head = db_session.connection().execute(HEAD_BY_ID, {"order_id": order.id}).one()
-    return document(db_session, head, full=full)
+    data = read_by_id(db_session, order.id)
+    assert data is not None  # the caller holds the order
+    return staff_document(db_session, data) if full else document(data)

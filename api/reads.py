@@ -1,0 +1,147 @@
+"""Single-statement reads for the hottest routes (the customer lookup), straight on the
+database driver in autocommit mode: no ORM session, no transaction to begin and end, no
+thread hop.
+
+- SQLite: one read-only connection per thread. The query runs in-process and a WAL reader
+  never waits on a writer, so it is called on the event loop.
+- PostgreSQL: a psycopg async connection pool; the round trip is awaited on the event loop.
+
+A statement is one snapshot on both, so a single statement needs no transaction. The SQL
+is written with `:name` parameters (as for SQLAlchemy's `text()`) and may differ per dialect.
+Writes never come here; they go through `api.db` sessions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+import threading
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any, Protocol
+
+from sqlalchemy.engine import make_url
+
+from api.db import normalize_url
+from api.settings import get_settings
+
+_PARAM = re.compile(r"(?<![:\w]):(\w+)")
+
+
+class Reader(Protocol):
+    dialect: str
+
+    def timestamp(self, value: datetime) -> Any:
+        """A UTC datetime as this database compares it with stored ones."""
+
+    async def fetch_one(self, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None: ...
+
+    async def close(self) -> None: ...
+
+
+class SqliteReader:
+    dialect = "sqlite"
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._local = threading.local()
+
+    def _connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout=10000")
+            conn.execute("PRAGMA query_only=ON")
+            self._local.conn = conn
+        return conn
+
+    def timestamp(self, value: datetime) -> Any:
+        # As SQLAlchemy stores UTC datetimes in SQLite (see api.ops.common.types).
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+    async def fetch_one(self, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
+        row: tuple[Any, ...] | None = self._connection().execute(sql, params).fetchone()
+        return row
+
+    async def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+
+class PostgresReader:
+    dialect = "postgresql"
+
+    def __init__(self, conninfo: str, max_size: int = 8) -> None:
+        self._conninfo = conninfo
+        self._max_size = max_size
+        self._pool: Any = None
+        self._opening = asyncio.Lock()
+        self._sql: dict[str, str] = {}
+
+    def timestamp(self, value: datetime) -> Any:
+        return value
+
+    async def _open_pool(self) -> Any:
+        from psycopg_pool import AsyncConnectionPool
+
+        async with self._opening:
+            if self._pool is None:
+                pool = AsyncConnectionPool(
+                    self._conninfo,
+                    min_size=1,
+                    max_size=self._max_size,
+                    kwargs={"autocommit": True},
+                    open=False,
+                )
+                await pool.open(wait=True, timeout=10)
+                self._pool = pool
+        return self._pool
+
+    def _driver_sql(self, sql: str) -> str:
+        driver_sql = self._sql.get(sql)
+        if driver_sql is None:
+            driver_sql = _PARAM.sub(r"%(\1)s", sql.replace("%", "%%"))
+            self._sql[sql] = driver_sql
+        return driver_sql
+
+    async def fetch_one(self, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
+        import psycopg
+
+        pool = self._pool or await self._open_pool()
+        driver_sql = self._driver_sql(sql)
+        for attempt in (1, 2):
+            try:
+                async with pool.connection() as conn:
+                    cursor = await conn.execute(driver_sql, params)
+                    row: tuple[Any, ...] | None = await cursor.fetchone()
+                    return row
+            except psycopg.OperationalError:
+                # A connection the server has closed (a restart, an idle timeout) is dropped
+                # by the pool on its way back; a read is safe to try once more.
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+
+def make_reader(url: str) -> Reader:
+    url = normalize_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return SqliteReader(parsed.database or ":memory:")
+    if parsed.get_backend_name() == "postgresql":
+        conninfo = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+        return PostgresReader(conninfo)
+    raise ValueError(f"no fast reader for {parsed.get_backend_name()}")
+
+
+@lru_cache
+def get_reader() -> Reader:
+    return make_reader(get_settings().effective_database_url())
