@@ -35,6 +35,7 @@ DbSession = Annotated[Session, Depends(get_db)]
 
 
 async def get_principal(request: Request) -> Principal:
+    """The caller, from `Authorization: Bearer <key>`; 401 without a valid key."""
     header = request.headers.get("authorization", "")
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
@@ -54,9 +55,11 @@ def _stored_principal(key: str) -> Principal | None:
 
 
 def require(*roles: str) -> Callable[..., Awaitable[Principal]]:
-    """A dependency that admits only callers holding one of `roles`."""
+    """A dependency that admits only callers holding one of `roles`. One dependency that
+    reads the request itself: every route pays for each level FastAPI resolves."""
 
-    async def dependency(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    async def dependency(request: Request) -> Principal:
+        principal = await get_principal(request)
         if principal.role not in roles:
             raise ApiError(
                 403, "forbidden", f"This route needs one of the roles: {', '.join(roles)}"
