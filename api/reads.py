@@ -120,9 +120,11 @@ class PostgresReader:
                     return row
             except psycopg.OperationalError:
                 # A connection the server has closed (a restart, an idle timeout) is dropped
-                # by the pool on its way back; a read is safe to try once more.
+                # by the pool on its way back; the pool checks its other idle connections,
+                # and a read is safe to try once more.
                 if attempt == 2:
                     raise
+                await pool.check()
         raise AssertionError("unreachable")
 
     async def close(self) -> None:

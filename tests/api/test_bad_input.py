@@ -166,6 +166,34 @@ def test_oversize_body_is_413(live: Store, unchanged: None) -> None:
     assert r.status_code == 413 and r.json()["code"] == "payload_too_large"
 
 
+def test_oversize_chunked_body_is_413_too(live: Store, unchanged: None) -> None:
+    """A body sent in chunks has no Content-Length to check; it is counted as it arrives."""
+
+    def chunks():  # noqa: ANN202
+        yield b'{"subject": "'
+        for _ in range(40):
+            yield b"x" * 10_000
+        yield b'"}'
+
+    with live.client("admin") as c:
+        r = c.post(
+            "/api/v1/tickets", content=chunks(), headers={"content-type": "application/json"}
+        )
+    assert r.status_code == 413 and r.json()["code"] == "payload_too_large"
+
+
+def test_small_chunked_body_is_read_normally(live: Store) -> None:
+    def chunks():  # noqa: ANN202
+        yield b'{"order_number": "10001", '
+        yield b'"email": "jane.doe@example.com", "conversation_id": "chunked"}'
+
+    with live.client("service") as c:
+        r = c.post(
+            "/api/v1/orders/lookup", content=chunks(), headers={"content-type": "application/json"}
+        )
+    assert r.status_code == 200 and r.json()["order_number"] == "10001"
+
+
 def test_sql_in_fields_is_just_text(live: Store, unchanged: None) -> None:
     with live.client("service") as c:
         r = c.post(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
+
 import pytest
 
 from tests.conftest import Store
@@ -27,6 +30,37 @@ def test_lookup_accepts_order_numbers_as_customers_write_them(live: Store, numbe
         "TEE-NAVY-M": 2,
         "RCH-KHAKI-32": 1,
     }
+
+
+def test_lookup_agrees_with_the_staff_view_of_every_demo_order(live: Store) -> None:
+    """The lookup reads on the driver directly (api/reads.py) and the staff view through a
+    session; both must show the same order, down to money, times and tracking events."""
+    with live.client("admin") as staff:
+        orders = staff.get("/api/v1/orders", params={"limit": 200}).json()["items"]
+        assert len(orders) >= 26
+        for summary in orders:
+            full = staff.get(f"/api/v1/orders/{summary['order_number']}").json()
+            verified = lookup(
+                live,
+                order_number=summary["order_number"],
+                email=summary["customer_email"],
+            )
+            assert verified.status_code == 200, verified.text
+            customer_view = verified.json()
+            hidden = {"shipping_address", "subtotal", "shipping_fee", "tax", "history"}
+            assert set(full) - set(customer_view) == hidden
+            for key, value in customer_view.items():
+                if key == "customer":
+                    assert value == {k: full["customer"][k] for k in ("first_name", "email")}
+                else:
+                    assert value == full[key], key
+            for line in customer_view["lines"]:
+                assert re.fullmatch(r"\d+\.\d\d", line["unit_price"]), line
+            for shipment in customer_view["shipments"]:
+                times = [e["occurred_at"] for e in shipment["events"]]
+                assert all(t.endswith("Z") for t in times)
+                parsed = [datetime.fromisoformat(t) for t in times]
+                assert parsed == sorted(parsed)
 
 
 def test_lookup_by_postal_code_works_and_zip_plus_four_matches(live: Store) -> None:
