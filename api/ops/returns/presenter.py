@@ -1,41 +1,97 @@
-"""The API document of an RMA, read with two plain queries."""
+"""The API document of an RMA, read with one statement that has the database build it as
+JSON (as for orders: see api/ops/orders/presenter.py)."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from api.ops.orders.models import Order, OrderLine
-from api.ops.orders.presenter import _money, _time
+from api.ops.orders.presenter import _utc_text
 from api.ops.returns.enums import RMA_STATUS_TEXT, RmaStatus
-from api.ops.returns.models import Rma, RmaLine
+from api.ops.returns.models import Rma
 from api.ops.returns.policy import ReturnPolicy
 
-_HEAD = select(*Rma.__table__.c, Order.number.label("order_number")).join(
-    Order, Order.id == Rma.order_id
-)
-HEAD_BY_NUMBER = _HEAD.where(Rma.rma_number == bindparam("rma_number"))
-_LINES = (
-    select(
-        RmaLine.sku,
-        OrderLine.product_name,
-        RmaLine.quantity,
-        RmaLine.unit_price,
-        RmaLine.reason,
-        RmaLine.exchange_sku,
-        RmaLine.disposition,
+
+@cache
+def rma_by_number_sql(dialect: str) -> str:
+    """The RMA by `:rma_number` as one JSON array: its own columns, the order's number and
+    the customer's proofs (email, postal code), and its lines. Money as text with two
+    decimals, times as UTC text without an offset."""
+    sqlite = dialect == "sqlite"
+    arr = "json_array" if sqlite else "json_build_array"
+    agg = "json_group_array" if sqlite else "json_agg"
+
+    def money(column: str) -> str:
+        return f"printf('%.2f', {column})" if sqlite else f"{column}::text"
+
+    def ts(column: str) -> str:
+        return column if sqlite else f"({column} AT TIME ZONE 'UTC')"
+
+    lines = (
+        f"SELECT {agg}({arr}(rl.id, rl.sku, ol.product_name, rl.quantity, "
+        f"{money('rl.unit_price')}, rl.reason, rl.exchange_sku, rl.disposition)) "
+        "FROM rma_lines rl JOIN order_lines ol ON ol.id = rl.order_line_id "
+        "WHERE rl.rma_id = r.id"
     )
-    .join(OrderLine, OrderLine.id == RmaLine.order_line_id)
-    .where(RmaLine.rma_id == bindparam("rma_id"))
-    .order_by(RmaLine.id)
-)
+    document = (
+        f"{arr}(r.rma_number, r.status, r.resolution, {money('r.items_amount')}, "
+        f"{money('r.return_shipping_fee')}, {money('r.restocking_fee')}, "
+        f"{money('r.refund_amount')}, r.label_number, r.label_carrier, "
+        f"{ts('r.label_expires_at')}, {ts('r.created_at')}, {ts('r.updated_at')}, "
+        "o.number, c.email, o.ship_postal_code, "
+        + (f"json(({lines}))" if sqlite else f"({lines})")
+        + ")"
+    )
+    if not sqlite:
+        document += "::text"
+    return (
+        f"SELECT {document} FROM rmas r JOIN orders o ON o.id = r.order_id "
+        "JOIN customers c ON c.id = o.customer_id WHERE r.rma_number = :rma_number"
+    )
 
 
-def document(db_session: Session, rma: Any, order_number: int, policy: ReturnPolicy) -> dict:
-    """`rma` is an Rma row (columns as attributes)."""
-    conn = db_session.connection()
+@dataclass(frozen=True, slots=True)
+class RmaData:
+    rma_number: str
+    status: str
+    resolution: str
+    items_amount: str
+    return_shipping_fee: str
+    restocking_fee: str
+    refund_amount: str
+    label_number: str | None
+    label_carrier: str | None
+    label_expires_at: str | None
+    created_at: str
+    updated_at: str
+    order_number: int
+    customer_email: str
+    ship_postal_code: str
+    lines: list[list[Any]]
+
+
+def parse(raw: str | None) -> RmaData | None:
+    """The statement's JSON text as an RmaData (None for no RMA)."""
+    if raw is None:
+        return None
+    values = json.loads(raw)
+    values[-1] = sorted(values[-1] or [], key=_first)
+    return RmaData(*values)
+
+
+def _first(row: list[Any]) -> Any:
+    return row[0]
+
+
+def document(rma: RmaData, policy: ReturnPolicy) -> dict[str, Any]:
+    """The RMA as JSON-ready data."""
     status = RmaStatus(rma.status)
     label = None
     if rma.label_number and rma.label_expires_at:
@@ -43,10 +99,10 @@ def document(db_session: Session, rma: Any, order_number: int, policy: ReturnPol
             "label_number": rma.label_number,
             "carrier": rma.label_carrier or policy.label_carrier,
             "url": f"/labels/{rma.rma_number}.pdf",
-            "expires_at": _time(rma.label_expires_at),
+            "expires_at": _utc_text(rma.label_expires_at),
         }
     if label and status == RmaStatus.label_issued:
-        expires = rma.label_expires_at
+        expires = datetime.fromisoformat(rma.label_expires_at or "")
         instructions = (
             f"Pack the items {policy.condition_rules['default']}, attach the prepaid "
             f"{label['carrier']} label {label['label_number']} and drop the parcel at any "
@@ -54,45 +110,55 @@ def document(db_session: Session, rma: Any, order_number: int, policy: ReturnPol
         )
     else:
         instructions = f"This return is {RMA_STATUS_TEXT[status]}."
-    fees = rma.return_shipping_fee + rma.restocking_fee
+    fees = Decimal(rma.return_shipping_fee) + Decimal(rma.restocking_fee)
     return {
         "rma_number": rma.rma_number,
-        "order_number": str(order_number),
+        "order_number": str(rma.order_number),
         "status": rma.status,
         "status_text": RMA_STATUS_TEXT[status],
         "resolution": rma.resolution,
         "lines": [
             {
-                "sku": ln.sku,
-                "product_name": ln.product_name,
-                "quantity": ln.quantity,
-                "unit_price": _money(ln.unit_price),
-                "reason": ln.reason,
-                "exchange_sku": ln.exchange_sku,
-                "disposition": ln.disposition,
+                "sku": sku,
+                "product_name": product_name,
+                "quantity": quantity,
+                "unit_price": unit_price,
+                "reason": reason,
+                "exchange_sku": exchange_sku,
+                "disposition": disposition,
             }
-            for ln in conn.execute(_LINES, {"rma_id": rma.id})
+            for _id, sku, product_name, quantity, unit_price, reason, exchange_sku, disposition in (
+                rma.lines
+            )
         ],
-        "items_amount": _money(rma.items_amount),
+        "items_amount": rma.items_amount,
         "fees": {
-            "return_shipping": _money(rma.return_shipping_fee),
-            "restocking": _money(rma.restocking_fee),
-            "total": _money(fees),
+            "return_shipping": rma.return_shipping_fee,
+            "restocking": rma.restocking_fee,
+            "total": f"{fees:.2f}",
         },
-        "refund_amount": _money(rma.refund_amount),
+        "refund_amount": rma.refund_amount,
         "label": label,
-        "return_by": _time(rma.label_expires_at),
+        "return_by": _utc_text(rma.label_expires_at),
         "instructions": instructions,
-        "created_at": _time(rma.created_at),
-        "updated_at": _time(rma.updated_at),
+        "created_at": _utc_text(rma.created_at),
+        "updated_at": _utc_text(rma.updated_at),
     }
 
 
+def read_by_number(db_session: Session, rma_number: str) -> RmaData | None:
+    sql = rma_by_number_sql(db_session.get_bind().dialect.name)
+    return parse(db_session.execute(text(sql), {"rma_number": rma_number}).scalar())
+
+
 def by_number(db_session: Session, rma_number: str, policy: ReturnPolicy) -> dict | None:
-    row = db_session.connection().execute(HEAD_BY_NUMBER, {"rma_number": rma_number}).first()
-    return document(db_session, row, row.order_number, policy) if row else None
+    rma = read_by_number(db_session, rma_number)
+    return document(rma, policy) if rma else None
 
 
 def of(db_session: Session, rma: Rma, policy: ReturnPolicy) -> dict:
+    """The document of an RMA the caller holds (after a change)."""
     db_session.flush()
-    return document(db_session, rma, rma.order.number, policy)
+    data = read_by_number(db_session, rma.rma_number)
+    assert data is not None  # the caller holds it
+    return document(data, policy)

@@ -26,6 +26,7 @@ from api.ops.returns import presenter, schemas, service
 from api.ops.returns.enums import RmaStatus
 from api.ops.returns.models import Rma
 from api.ops.returns.policy import Fees, load_policy
+from api.reads import get_reader
 from api.settings import get_settings
 
 router = APIRouter(prefix="/returns", tags=["returns"])
@@ -174,9 +175,8 @@ def list_returns(
 
 
 @router.get("/{rma_number}", response_model=schemas.RmaView)
-def get_return(
+async def get_return(
     rma_number: str,
-    db: DbSession,
     who: StaffOrService,
     email: Annotated[str | None, Query(max_length=254)] = None,
     postal_code: Annotated[str | None, Query(max_length=16)] = None,
@@ -185,18 +185,25 @@ def get_return(
 
     RMA numbers are sequential, so with the service key the order, items and amounts are
     shown only with the `email` or `postal_code` of the order; otherwise just the status."""
+    # One statement on the driver directly, like the order lookup (api/reads.py).
     number = service.canonical_rma_number(rma_number[:40])
-    document = presenter.by_number(db, number, _policy()) if number else None
-    if document is None:
+    reader = get_reader()
+    row = (
+        await reader.fetch_one(presenter.rma_by_number_sql(reader.dialect), {"rma_number": number})
+        if number
+        else None
+    )
+    rma = presenter.parse(row[0]) if row else None
+    if rma is None:
         raise ApiError(404, "rma_not_found", "Return not found")
+    document = presenter.document(rma, _policy())
     if who.role == "service" and (email or postal_code):
-        proven = orders.verify(
-            db_session=db,
-            order_number=document["order_number"],
+        if not orders.proof_matches(
+            customer_email=rma.customer_email,
+            ship_postal_code=rma.ship_postal_code,
             email=email,
             postal_code=postal_code,
-        )
-        if proven is None:
+        ):
             raise ApiError(404, "rma_not_found", "Return not found")
     elif who.role == "service":
         document = {k: document[k] for k in PUBLIC_RMA_FIELDS}
