@@ -10,6 +10,7 @@ then drive `POST /orders/lookup`, `GET /returns/{rma}` and the constant `GET /ap
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import random
 import secrets
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -25,8 +27,10 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api.db import make_engine  # noqa: E402
+from api.ops.orders import presenter  # noqa: E402
+from api.reads import make_reader  # noqa: E402
 from api.seed import bulk  # noqa: E402
-from bench.common import HEADER, json_body, machine, run_load  # noqa: E402
+from bench.common import HEADER, json_body, machine, percentile, run_load  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -54,6 +58,43 @@ def server_version(url: str) -> str:
             version = f"PostgreSQL {version}"
     engine.dispose()
     return version
+
+
+def statement_times(url: str, pairs: list[tuple[str, str]], n: int = 3000) -> None:
+    """The database's share of a lookup: the lookup statement and a constant `SELECT 1`
+    through the api's own reader (api/reads.py), from this process, one at a time."""
+
+    async def measure() -> dict[str, list[float]]:
+        reader = make_reader(url)
+        since = reader.timestamp(datetime.now(UTC) - timedelta(minutes=15))
+        sql = presenter.lookup_sql(reader.dialect)
+        times: dict[str, list[float]] = {"SELECT 1": [], "lookup statement": []}
+        try:
+            for i in range(n + 100):
+                number = int(pairs[i % len(pairs)][0])
+                for name, statement, params in (
+                    ("SELECT 1", "SELECT 1", {}),
+                    (
+                        "lookup statement",
+                        sql,
+                        {"conversation_id": "bench", "since": since, "number": number},
+                    ),
+                ):
+                    started = time.perf_counter()
+                    row = await reader.fetch_one(statement, params)
+                    if i >= 100:  # the first ones warm the pool and the plan cache
+                        times[name].append((time.perf_counter() - started) * 1000)
+                    assert row is not None
+        finally:
+            await reader.close()
+        return times
+
+    for name, values in asyncio.run(measure()).items():
+        print(
+            f"database only, {name}: p50 {percentile(values, 0.5):.3f} ms, "
+            f"p95 {percentile(values, 0.95):.3f} ms ({len(values)} in a row, no HTTP)",
+            flush=True,
+        )
 
 
 def bench_backend(
@@ -111,6 +152,7 @@ def bench_backend(
             )
         ]
     engine.dispose()
+    statement_times(url, pairs)
     port = 18000 + random.randint(0, 999)
     proc = subprocess.Popen(
         [sys.executable, "-m", "api.cli", "api", "--port", str(port)],
@@ -182,7 +224,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument(
-        "--requests", type=int, default=2000, help="requests per level (spread over the clients)"
+        "--requests", type=int, default=5000, help="requests per level (spread over the clients)"
     )
     parser.add_argument(
         "--database-url",
