@@ -4,14 +4,28 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from typing import Any
 
+import psycopg
+import psycopg_pool
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("opsdesk.api")
+
+# Errors that mean the database cannot answer now (down, restarting, out of connections, a
+# lock held past the busy timeout), as opposed to a bug: the client may retry.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.TimeoutError,
+    psycopg.OperationalError,
+    psycopg_pool.PoolTimeout,
+    sqlite3.OperationalError,
+)
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -106,6 +120,25 @@ def install(app: FastAPI) -> None:
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _STATUS_CODES.get(exc.status_code, "http_error")
         return problem(exc.status_code, code, str(exc.detail))
+
+    async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # The exception's text can hold the statement's parameters (an email): name only.
+        log.warning(
+            "database unavailable on %s %s (%s)",
+            request.method,
+            request.url.path,
+            type(exc).__name__,
+        )
+        return problem(
+            503,
+            "database_unavailable",
+            "The store's records cannot be reached right now",
+            "Nothing was changed; please try again in a moment.",
+            retry_after=5,
+        )
+
+    for unavailable in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(unavailable, _database_unavailable)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Protocol
 
+import psycopg
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from sqlalchemy.engine import make_url
 
 from api.db import normalize_url
@@ -75,30 +77,33 @@ class PostgresReader:
     dialect = "postgresql"
 
     def __init__(self, conninfo: str, max_size: int = 8) -> None:
+        # 8 connections: more only queue inside PostgreSQL on a small machine; requests
+        # beyond them wait for a free connection here.
         self._conninfo = conninfo
         self._max_size = max_size
-        self._pool: Any = None
+        self._pool: AsyncConnectionPool | None = None
         self._opening = asyncio.Lock()
         self._sql: dict[str, str] = {}
 
     def timestamp(self, value: datetime) -> Any:
         return value
 
-    async def _open_pool(self) -> Any:
-        from psycopg_pool import AsyncConnectionPool
-
+    async def _open_pool(self) -> AsyncConnectionPool:
         async with self._opening:
             if self._pool is None:
+                # A request waits at most 3 s for a connection (PoolTimeout, answered 503),
+                # also while the server is down; the pool keeps reconnecting behind.
                 pool = AsyncConnectionPool(
                     self._conninfo,
                     min_size=1,
                     max_size=self._max_size,
                     kwargs={"autocommit": True},
                     open=False,
+                    timeout=3,
                 )
-                await pool.open(wait=True, timeout=10)
+                await pool.open(wait=False)
                 self._pool = pool
-        return self._pool
+            return self._pool
 
     def _driver_sql(self, sql: str) -> str:
         driver_sql = self._sql.get(sql)
@@ -108,8 +113,6 @@ class PostgresReader:
         return driver_sql
 
     async def fetch_one(self, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
-        import psycopg
-
         pool = self._pool or await self._open_pool()
         driver_sql = self._driver_sql(sql)
         for attempt in (1, 2):
@@ -118,6 +121,8 @@ class PostgresReader:
                     cursor = await conn.execute(driver_sql, params)
                     row: tuple[Any, ...] | None = await cursor.fetchone()
                     return row
+            except PoolTimeout:
+                raise  # no connection within the pool's timeout: the server is away
             except psycopg.OperationalError:
                 # A connection the server has closed (a restart, an idle timeout) is dropped
                 # by the pool on its way back; the pool checks its other idle connections,

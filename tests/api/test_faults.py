@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import secrets
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import Store, new_store, start_api, stop_api
+from tests.conftest import REPO, Store, free_port, new_store, start_api, stop_api
 
 
 @pytest.fixture(scope="module")
@@ -64,3 +71,53 @@ def test_lookup_survives_postgres_closing_its_connections(pg_live: Store) -> Non
     assert (
         live.scalar("SELECT count(*) FROM verification_failures WHERE conversation_id = 'f'") == 1
     )
+
+
+def test_an_unreachable_database_is_503_with_retry_after(tmp_path: Path) -> None:
+    """The api starts without its database and says so per request, with no email in its log."""
+    port = free_port()
+    with socket.socket() as s:  # a port where no database listens
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    store = Store(
+        backend="postgres",
+        url=f"postgresql+psycopg://postgres@127.0.0.1:{dead}/test?connect_timeout=2",
+        var_dir=tmp_path / "var",
+        keys={role: secrets.token_urlsafe(16) for role in ("admin", "service", "agent")},
+    )
+    log_path = tmp_path / "api.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "api.cli", "api", "--port", str(port)],
+            cwd=REPO,
+            env=store.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    store.base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{store.base_url}/api/v1/ping", timeout=1)
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline, log_path.read_text()
+                time.sleep(0.1)
+        with store.client("service") as c:
+            lookup = c.post(
+                "/api/v1/orders/lookup",
+                json={"order_number": "10001", "email": "jane.doe@example.com"},
+            )
+            rma = c.get("/api/v1/returns/RMA-000002")
+        with store.client("admin") as c:
+            staff = c.get("/api/v1/orders/10001")
+        for r in (lookup, rma, staff):
+            assert r.status_code == 503, r.text
+            assert r.headers["content-type"] == "application/problem+json"
+            assert r.headers["retry-after"] == "5"
+            assert r.json()["code"] == "database_unavailable"
+    finally:
+        process.terminate()
+        process.wait(10)
+    assert "jane.doe@example.com" not in log_path.read_text()
