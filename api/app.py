@@ -17,6 +17,7 @@ from api.ops.inventory.views import router as inventory_router
 from api.ops.kb.views import router as kb_router
 from api.ops.metrics.views import router as metrics_router
 from api.ops.orders.views import router as orders_router
+from api.ops.returns.views import labels_router
 from api.ops.returns.views import router as returns_router
 from api.ops.tickets.views import router as tickets_router
 from api.reads import get_reader
@@ -67,6 +68,7 @@ def create_app() -> FastAPI:
         return {"pong": "ok"}
 
     app.include_router(v1)
+    app.include_router(labels_router)  # customers' links: a token, not an API key
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+import httpx
+
 from tests.conftest import Store
 
 JANE = "jane.doe@example.com"
@@ -254,3 +256,42 @@ def test_the_assistant_sees_an_rma_in_full_only_with_the_customer_proof(live: St
     assert wrong.status_code == 404
     assert right.status_code == 200 and right.json()["order_number"] == "10020"
     assert right.json()["lines"][0]["sku"] == "TEE-BLACK-L"
+
+
+def test_the_label_link_opens_a_pdf_without_a_key_but_only_with_its_token(live: Store) -> None:
+    with live.client("admin") as staff:
+        issued = staff.get("/api/v1/returns", params={"status": "label_issued"}).json()["items"]
+        moving = staff.get("/api/v1/returns", params={"status": "in_transit"}).json()["items"]
+        expired = staff.get("/api/v1/returns", params={"status": "expired"}).json()["items"]
+        order = staff.get(f"/api/v1/orders/{issued[0]['order_number']}").json()
+    rma, other = issued[0], moving[0]
+    url = rma["label"]["url"]
+    assert url.startswith(f"/labels/{rma['rma_number']}.pdf?token=")
+
+    r = httpx.get(live.base_url + url)  # as a customer's browser: no API key
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/pdf"
+    assert r.headers["cache-control"] == "private, no-store"
+    assert r.content.startswith(b"%PDF-") and r.content.rstrip().endswith(b"%%EOF")
+    for text in (
+        rma["label"]["label_number"],
+        rma["rma_number"],
+        order["shipping_address"]["name"],
+        "Doremus Avenue",  # the returns address of data/store/return_policy.yml
+    ):
+        assert text.encode() in r.content, text
+
+    token = url.split("token=", 1)[1]
+    other_token = other["label"]["url"].split("token=", 1)[1]
+    for bad in (
+        f"/labels/{rma['rma_number']}.pdf",
+        f"/labels/{rma['rma_number']}.pdf?token={token[:-2]}xx",
+        f"/labels/{rma['rma_number']}.pdf?token={other_token}",
+        f"/labels/RMA-999999.pdf?token={token}",
+    ):
+        r = httpx.get(live.base_url + bad)
+        assert r.status_code == 404 and r.json()["code"] == "label_not_found", bad
+
+    # A label past its date (the RMA expired) is gone, not missing.
+    r = httpx.get(live.base_url + expired[0]["label"]["url"])
+    assert r.status_code == 410 and r.json()["code"] == "label_no_longer_valid"

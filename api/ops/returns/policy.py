@@ -34,6 +34,7 @@ class ReturnPolicy:
     fee_free_reasons: frozenset[str]
     label_valid_days: int
     label_carrier: str
+    returns_address: dict[str, str]
 
     def condition_for(self, category: str) -> str:
         return self.condition_rules.get(category, self.condition_rules["default"])
@@ -52,6 +53,7 @@ def parse_policy(raw: dict) -> ReturnPolicy:
         fee_free_reasons=frozenset(raw.get("fee_free_reasons") or ()),
         label_valid_days=int(raw.get("label_valid_days", 14)),
         label_carrier=str(raw.get("label_carrier", "UPS")),
+        returns_address={k: str(v) for k, v in (raw.get("returns_address") or {}).items()},
     )
 
 

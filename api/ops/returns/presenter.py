@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from api.ops.orders.presenter import _utc_text
 from api.ops.returns.enums import RMA_STATUS_TEXT, RmaStatus
+from api.ops.returns.labels import label_url
 from api.ops.returns.models import Rma
 from api.ops.returns.policy import ReturnPolicy
 
@@ -98,7 +99,7 @@ def document(rma: RmaData, policy: ReturnPolicy) -> dict[str, Any]:
         label = {
             "label_number": rma.label_number,
             "carrier": rma.label_carrier or policy.label_carrier,
-            "url": f"/labels/{rma.rma_number}.pdf",
+            "url": label_url(rma.rma_number, rma.label_number),
             "expires_at": _utc_text(rma.label_expires_at),
         }
     if label and status == RmaStatus.label_issued:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from api.db import begin_write
+from api.db import begin_write, utcnow
 from api.deps import (
     DbSession,
     IdempotencyKey,
@@ -22,8 +22,8 @@ from api.ops.auth.service import Principal
 from api.ops.common.idempotency import run_once
 from api.ops.orders import service as orders
 from api.ops.orders.models import Order
-from api.ops.returns import presenter, schemas, service
-from api.ops.returns.enums import RmaStatus
+from api.ops.returns import labels, presenter, schemas, service
+from api.ops.returns.enums import RMA_STATUS_TEXT, RmaStatus
 from api.ops.returns.models import Rma
 from api.ops.returns.policy import Fees, load_policy
 from api.reads import get_reader
@@ -241,3 +241,75 @@ def transition_return(
     )
     db.commit()
     return json_response(rma_view(db, rma))
+
+
+labels_router = APIRouter(tags=["returns"])
+
+
+@labels_router.get(
+    "/labels/{rma_number}.pdf",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/pdf": {}}, "description": "The label, 4 x 6 inches"},
+        404: {"description": "Unknown return, or the token does not belong to its label"},
+        410: {"description": "The return is past the label (used, expired or cancelled)"},
+    },
+)
+def get_label(
+    rma_number: str,
+    db: DbSession,
+    token: Annotated[str, Query(max_length=64)] = "",
+) -> Response:
+    """The prepaid return label as a PDF. Customers open it from the assistant's link, which
+    carries a token in place of an API key."""
+    rma = service.get_by_number(db_session=db, rma_number=rma_number[:40])
+    if rma is None or not labels.token_matches(rma.rma_number, rma.label_number, token):
+        raise ApiError(404, "label_not_found", "Label not found")
+    expires_at = rma.label_expires_at
+    if (
+        rma.status not in (RmaStatus.label_issued, RmaStatus.in_transit)
+        or expires_at is None
+        or expires_at < utcnow()
+    ):
+        raise ApiError(
+            410,
+            "label_no_longer_valid",
+            "This return label can no longer be used",
+            f"Return {rma.rma_number} is {RMA_STATUS_TEXT[RmaStatus(rma.status)]}.",
+        )
+    order = rma.order
+    names = {line.id: line.product_name for line in order.lines}
+    policy = _policy()
+    address = policy.returns_address
+    label = labels.Label(
+        carrier=rma.label_carrier or policy.label_carrier,
+        label_number=rma.label_number or "",
+        rma_number=rma.rma_number,
+        order_number=order.number,
+        expires_at=expires_at,
+        ship_from=labels.Address(
+            name=order.ship_name,
+            line1=order.ship_line1,
+            city=order.ship_city,
+            region=order.ship_region,
+            postal_code=order.ship_postal_code,
+            country=order.ship_country,
+        ),
+        ship_to=labels.Address(
+            name=address.get("name", "Returns"),
+            line1=address.get("line1", ""),
+            city=address.get("city", ""),
+            region=address.get("region", ""),
+            postal_code=address.get("postal_code", ""),
+            country=address.get("country", ""),
+        ),
+        items=[(line.quantity, names.get(line.order_line_id, line.sku)) for line in rma.lines],
+    )
+    return Response(
+        labels.render_pdf(label),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="{rma.rma_number}-label.pdf"',
+            "Cache-Control": "private, no-store",
+        },
+    )
