@@ -138,6 +138,9 @@ def test_ticket_lifecycle_with_sla_and_first_response(live: Store) -> None:
             "items"
         ]
         assert ticket["id"] in {t["id"] for t in queue}
+        mine = c.get("/api/v1/tickets", params={"conversation_id": conv}).json()["items"]
+        assert [t["id"] for t in mine] == [ticket["id"]]
+        assert c.get("/api/v1/tickets", params={"conversation_id": "nobody"}).json()["items"] == []
         reply = c.post(
             f"/api/v1/conversations/{conv}/messages", json={"text": "Hi Sam, looking into it."}
         )

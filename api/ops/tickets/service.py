@@ -212,12 +212,15 @@ def list_tickets(
     priority: str | None,
     before_id: int | None,
     limit: int,
+    conversation_id: str | None = None,
 ) -> list[Ticket]:
     stmt = select(Ticket).order_by(Ticket.id.desc()).limit(limit)
     if status:
         stmt = stmt.where(Ticket.status == status)
     if priority:
         stmt = stmt.where(Ticket.priority == priority)
+    if conversation_id:
+        stmt = stmt.where(Ticket.conversation_id == conversation_id)
     if before_id is not None:
         stmt = stmt.where(Ticket.id < before_id)
     return list(db_session.scalars(stmt))

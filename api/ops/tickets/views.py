@@ -132,6 +132,9 @@ def list_tickets(
     _who: Staff,
     status: Annotated[TicketStatus | None, Query()] = None,
     priority: Annotated[Priority | None, Query()] = None,
+    conversation_id: Annotated[
+        str | None, Query(max_length=120, description="the tickets of one conversation")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> TicketList:
@@ -139,6 +142,7 @@ def list_tickets(
         db_session=db,
         status=status.value if status else None,
         priority=priority.value if priority else None,
+        conversation_id=conversation_id,
         before_id=decode_cursor(cursor),
         limit=limit + 1,
     )
