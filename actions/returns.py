@@ -632,8 +632,15 @@ class ActionAskReturnConfirmed(OpsAction):
         refused = [ln.get("reason") for ln in answer.get("lines", []) if not ln.get("eligible")]
         if refused:
             lines.append("Not included: " + "; ".join(r for r in refused if r) + ".")
+        # The label's last day is the deadline to tell: a line's return_by is the end of the
+        # return window, which can be later than the label booked today.
         deadlines = [ln.get("return_by") for ln in answer.get("lines", []) if ln.get("return_by")]
-        if deadlines:
+        if answer.get("label_valid_until"):
+            lines.append(
+                "Once it's booked, the prepaid label is valid until "
+                f"{nice_date(answer['label_valid_until'])}: please send it back by then."
+            )
+        elif deadlines:
             lines.append(f"Please send it back by {nice_date(min(deadlines))}.")
         return "\n".join(lines)
 

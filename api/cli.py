@@ -269,17 +269,29 @@ Try: curl -s -XPOST http://127.0.0.1:{args.rasa_port}/webhooks/rest/webhook \\
 Ctrl-C stops all three.""",
         flush=True,
     )
+    return supervise(procs)
+
+
+def supervise(procs: dict[str, subprocess.Popen]) -> int:
+    """Wait while all of `procs` run; stop them all on Ctrl-C, on SIGTERM (a service manager,
+    `kill`) or when one of them exits. 0 after a stop request, 1 when a process died."""
+
+    def _terminate(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         while all(p.poll() is None for p in procs.values()):
-            time.sleep(1)
+            time.sleep(0.5)
         dead = [n for n, p in procs.items() if p.poll() is not None]
         print(f"stopped: {', '.join(dead)} exited; see the logs", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("\nstopping ...")
+        print("\nstopping ...", flush=True)
         return 0
     finally:
         stop_processes(procs)
+        signal.signal(signal.SIGTERM, previous)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from action_testing import buttons, make_tracker, run_action, slot_events, texts
 
+from actions.common import nice_date
 from actions.returns import (
     ActionAskExchangeSku,
     ActionAskReturnConfirmed,
@@ -192,7 +195,8 @@ async def test_summary_shows_items_fees_refund_and_deadline():
     assert "1 × Linen Button-Down Shirt (white, M)" in summary
     assert "return shipping $6.95" in summary
     assert "Estimated refund: $71.05" in summary
-    assert "Please send it back by" in summary
+    label_day = nice_date((datetime.now(UTC) + timedelta(days=14)).date().isoformat())
+    assert f"the prepaid label is valid until {label_day}: please send it back by then" in summary
     assert {"title": "Yes, book it", "payload": "/affirm"} in buttons(dispatcher)
 
 

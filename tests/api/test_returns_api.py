@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 
@@ -40,6 +41,9 @@ def test_eligibility_explains_each_line_in_customer_words(live: Store) -> None:
     assert not lines["SLD-BLACK-S"]["eligible"] and "final-sale" in lines["SLD-BLACK-S"]["reason"]
     assert not lines["NOPE-1"]["eligible"] and "not on order #10003" in lines["NOPE-1"]["reason"]
     assert r.json()["fees"]["return_shipping"] == "6.95"
+    # Booked now, the label would be valid for the policy's 14 days: the date to tell.
+    valid_until = date.fromisoformat(r.json()["label_valid_until"])
+    assert valid_until == (datetime.now(UTC) + timedelta(days=14)).date()
 
 
 def test_old_order_is_refused_with_days_since_delivery(live: Store) -> None:

@@ -66,6 +66,10 @@ class EligibilityResponse(BaseModel):
     lines: list[LineEligibility]
     fees: FeesView
     refund_estimate: Decimal
+    label_valid_until: date = Field(
+        description="If the return is booked now, the last day its prepaid label can be used "
+        "(`return_by` of a line is the end of the return window, which can be later)."
+    )
 
 
 class CreateLine(BaseModel):

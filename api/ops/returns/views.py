@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -95,6 +96,7 @@ def check_eligibility(
         ],
         fees=_fees(found.settlement.fees),
         refund_estimate=found.settlement.refund_amount,
+        label_valid_until=(utcnow() + timedelta(days=_policy().label_valid_days)).date(),
     )
 
 

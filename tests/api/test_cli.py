@@ -1,0 +1,68 @@
+"""The process supervisor behind `opsdesk up`: it never leaves its processes behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.conftest import REPO
+
+SUPERVISOR = """
+import subprocess, sys
+from api.cli import supervise
+children = {
+    name: subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(120)"], start_new_session=True
+    )
+    for name in ("api", "actions")
+}
+print(" ".join(str(p.pid) for p in children.values()), flush=True)
+sys.exit(supervise(children))
+"""
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie (exited, not yet reaped by its parent) counts as gone.
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split(")")[-1].split()[0] != "Z"
+
+
+def start_supervisor() -> tuple[subprocess.Popen, list[int]]:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SUPERVISOR], cwd=REPO, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    pids = [int(p) for p in proc.stdout.readline().split()]
+    assert len(pids) == 2 and all(alive(p) for p in pids)
+    return proc, pids
+
+
+def wait_gone(pids: list[int], seconds: float = 15) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not any(alive(p) for p in pids):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_sigterm_stops_every_process() -> None:
+    proc, pids = start_supervisor()
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(20) == 0
+    assert wait_gone(pids)
+
+
+def test_one_process_dying_stops_the_others() -> None:
+    proc, pids = start_supervisor()
+    os.kill(pids[0], signal.SIGKILL)
+    assert proc.wait(20) == 1
+    assert wait_gone(pids)
