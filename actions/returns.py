@@ -227,10 +227,29 @@ class ValidateReturnForm(VerifiedFormValidation):
         if chosen:
             return {"return_items": chosen}
         if lines:
-            dispatcher.utter_message(
-                text="Sorry, I couldn't tell which item you mean. Please pick one of the buttons."
-            )
+            dispatcher.utter_message(text=self._not_offered(order, sku, text, tracker))
         return {"return_items": None}
+
+    def _not_offered(self, order: dict[str, Any], sku: Any, text: str, tracker: Tracker) -> str:
+        """Why the item named is not among the buttons: it may already be in a return."""
+        spent = [ln for ln in order.get("lines", []) if (ln.get("returnable_quantity") or 0) <= 0]
+        if sku:
+            named = [ln for ln in spent if ln["sku"] == str(sku).upper()]
+        else:
+            named = self._match_text(
+                [{**ln, "returnable_quantity": ln.get("quantity", 1)} for ln in spent],
+                text,
+                latest_entity(tracker, "product"),
+            )
+        if not named:
+            return "Sorry, I couldn't tell which item you mean. Please pick one of the buttons."
+        rmas = [r["rma_number"] for r in order.get("returns", []) if r.get("rma_number")]
+        where = f" ({join_words(rmas)})" if rmas else ""
+        return (
+            f"The {join_words(line_label(ln) for ln in named)} from order "
+            f"#{order.get('order_number')} is already in a return{where}; ask me about a return "
+            "with its number to see where it is. Is there something else to send back?"
+        )
 
     @staticmethod
     def _match_text(

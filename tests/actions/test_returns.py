@@ -357,3 +357,53 @@ async def test_a_new_return_forgets_the_answers_of_the_last_one_but_keeps_what_w
     slots = slot_events(events)
     assert slots["resolution"] is None
     assert slots.get("return_reason", "size_too_small") == "size_too_small"
+
+
+async def test_an_item_already_in_a_return_is_named_not_misunderstood():
+    # Book the fleece hoodie of order 10011, then ask to return it again by name.
+    tracker = make_tracker(
+        slots={
+            "order_number": "10011",
+            "order_contact": "ava.nguyen@example.com",
+            "verified_order": "10011",
+            "return_items": [
+                {"sku": "FZH-GREY-L", "quantity": 1, "product_name": "Fleece Zip Hoodie"}
+            ],
+            "return_reason": "changed_mind",
+            "resolution": "refund",
+            "return_confirmed": True,
+        },
+        sender_id="test-already-returned",
+    )
+    _, events = await run_action(ActionSubmitReturn(), tracker)
+    rma = slot_events(events)["rma_number"]
+    assert rma and rma.startswith("RMA-")
+
+    again = make_tracker(
+        text="the fleece hoodie",
+        form="return_form",
+        requested_slot="return_items",
+        slots={
+            "order_number": "10011",
+            "order_contact": "ava.nguyen@example.com",
+            "verified_order": "10011",
+        },
+    )
+    dispatcher, events = await run_action(FORM, again)
+    said = texts(dispatcher)
+    assert "Fleece Zip Hoodie" in said and "already in a return" in said and rma in said
+    assert "couldn't tell" not in said
+    assert slot_events(events)["return_items"] is None
+
+    nonsense = make_tracker(
+        text="the purple umbrella",
+        form="return_form",
+        requested_slot="return_items",
+        slots={
+            "order_number": "10011",
+            "order_contact": "ava.nguyen@example.com",
+            "verified_order": "10011",
+        },
+    )
+    dispatcher, _ = await run_action(FORM, nonsense)
+    assert "couldn't tell which item" in texts(dispatcher)
