@@ -394,6 +394,13 @@ class ValidateReturnForm(VerifiedFormValidation):
         slots: dict[str, Any] = {"resolution": code}
         if code != "exchange":
             slots["exchange_sku"] = None
+        else:
+            # "an exchange for a 34": the new size (or colour) came with the answer.
+            size, colour = latest_entity(tracker, "size"), latest_entity(tracker, "colour")
+            if size or colour:
+                match = pick_variant(choices, items[0], size, colour, latest_text(tracker))
+                if match:
+                    slots["exchange_sku"] = match["sku"]
         return slots
 
     # --------------------------------------------------------- exchange

@@ -185,6 +185,35 @@ async def test_exchange_size_is_checked_against_stock_and_style():
     assert slot_events(events)["exchange_sku"] is None
 
 
+async def test_exchange_with_the_new_size_in_the_same_answer_takes_it():
+    tracker = make_tracker(
+        "jane_verified_10003",
+        text="exchange it for a 34",
+        entities={"resolution": "exchange", "size": "34"},
+        form="return_form",
+        requested_slot="resolution",
+        slots={"return_items": [JEANS], "return_options": ["refund", "exchange", "store_credit"]},
+        candidates={"resolution": "exchange"},
+    )
+    _, events = await run_action(FORM, tracker)
+    slots = slot_events(events)
+    assert slots["resolution"] == "exchange"
+    assert slots["exchange_sku"] == "SSJ-INDIGO-34"  # the colour kept as bought
+
+    plain = make_tracker(
+        "jane_verified_10003",
+        text="an exchange please",
+        entities={"resolution": "exchange"},
+        form="return_form",
+        requested_slot="resolution",
+        slots={"return_items": [JEANS], "return_options": ["refund", "exchange", "store_credit"]},
+        candidates={"resolution": "exchange"},
+    )
+    _, events = await run_action(FORM, plain)
+    assert slot_events(events)["resolution"] == "exchange"
+    assert "exchange_sku" not in slot_events(events)
+
+
 async def test_summary_shows_items_fees_refund_and_deadline():
     tracker = make_tracker(
         "jane_verified_10003",
