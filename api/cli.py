@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -258,29 +259,31 @@ def cmd_up(args: argparse.Namespace) -> int:
     print("starting api, actions and rasa ...", flush=True)
     procs = start_processes(args.port, args.rasa_port, args.actions_port)
     base = f"http://127.0.0.1:{args.port}"
-    print(
-        f"""
+    banner = f"""
 OpsDesk is running.
   ops API        {base}/docs   (admin key in {settings.var_dir / "secrets.json"})
   REST channel   http://127.0.0.1:{args.rasa_port}/webhooks/rest/webhook
   logs           {settings.var_dir / "logs"}
 Try: curl -s -XPOST http://127.0.0.1:{args.rasa_port}/webhooks/rest/webhook \\
        -d '{{"sender": "me", "message": "where is my order #10001? jane.doe@example.com"}}'
-Ctrl-C stops all three.""",
-        flush=True,
-    )
-    return supervise(procs)
+Ctrl-C stops all three."""
+    return supervise(procs, on_ready=lambda: print(banner, flush=True))
 
 
-def supervise(procs: dict[str, subprocess.Popen]) -> int:
+def supervise(
+    procs: dict[str, subprocess.Popen], on_ready: Callable[[], None] | None = None
+) -> int:
     """Wait while all of `procs` run; stop them all on Ctrl-C, on SIGTERM (a service manager,
-    `kill`) or when one of them exits. 0 after a stop request, 1 when a process died."""
+    `kill`) or when one of them exits. 0 after a stop request, 1 when a process died.
+    `on_ready` runs once the signal handling is in place."""
 
     def _terminate(_signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
+        if on_ready:
+            on_ready()
         while all(p.poll() is None for p in procs.values()):
             time.sleep(0.5)
         dead = [n for n, p in procs.items() if p.poll() is not None]

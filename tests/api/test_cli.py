@@ -20,8 +20,8 @@ children = {
     )
     for name in ("api", "actions")
 }
-print(" ".join(str(p.pid) for p in children.values()), flush=True)
-sys.exit(supervise(children))
+pids = " ".join(str(p.pid) for p in children.values())
+sys.exit(supervise(children, on_ready=lambda: print(pids, flush=True)))
 """
 
 
