@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from functools import cache
 from typing import Any
 
@@ -14,6 +13,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from api.ops.audit.models import AuditEntry
+from api.ops.common.sqljson import JsonSql, utc_text
 from api.ops.orders.models import Order
 from api.ops.orders.status import CANCELLABLE, STATUS_TEXT, OrderStatus
 
@@ -29,27 +29,14 @@ def _order_json_sql(dialect: str) -> str:
     """One statement that gives the whole order as a single JSON array (head, lines, payments,
     shipments with their tracking events, returns), so a read is one round trip and one
     snapshot. `{where}` is left for the caller. Money comes out as text with two decimals;
-    timestamps as UTC text without an offset (see `_utc_text`)."""
-    sqlite = dialect == "sqlite"
-    arr = "json_array" if sqlite else "json_build_array"
-    agg = "json_group_array" if sqlite else "json_agg"
-
-    def money(column: str) -> str:
-        return f"printf('%.2f', {column})" if sqlite else f"{column}::text"
-
-    def ts(column: str) -> str:
-        # UTC without an offset on both, so the texts sort in time order.
-        return column if sqlite else f"({column} AT TIME ZONE 'UTC')"
-
-    def nested(subquery: str) -> str:
-        # SQLite hands a subquery's JSON back as text: json() makes it JSON again.
-        return f"json(({subquery}))" if sqlite else f"({subquery})"
-
+    timestamps as UTC text without an offset (see `utc_text`)."""
+    j = JsonSql(dialect)
+    arr, agg, money, ts, nested = j.array, j.agg, j.money, j.ts, j.nested
     # The line's catalog facts by its SKU. On PostgreSQL a LATERAL subquery with OFFSET 0, so
     # that the planner probes the unique SKU index per line instead of hash-joining every
     # variant (0.06 ms more per lookup, measured); SQLite probes the index by itself.
     facts = "pr.style, v.size, v.colour, pr.final_sale, pr.personalized"
-    if sqlite:
+    if j.sqlite:
         line_facts = (
             "LEFT JOIN variants v ON v.sku = l.sku LEFT JOIN products pr ON pr.id = v.product_id"
         )
@@ -91,9 +78,7 @@ def _order_json_sql(dialect: str) -> str:
         f"{ts('o.delivered_at')}, "
         "c.email, c.first_name, c.last_name, c.phone"
     )
-    document = f"{arr}({head}, " + ", ".join(nested(sql) for sql in parts.values()) + ")"
-    if not sqlite:
-        document += "::text"
+    document = j.as_text(f"{arr}({head}, " + ", ".join(nested(sql) for sql in parts.values()) + ")")
     return (
         f"SELECT {document} FROM orders o JOIN customers c ON c.id = o.customer_id WHERE {{where}}"
     )
@@ -183,20 +168,8 @@ def tracking_url(carrier: str, tracking_number: str) -> str:
     )
 
 
-def _money(value: Decimal | None) -> str | None:
-    return None if value is None else f"{value:.2f}"
-
-
 def _time(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat().replace("+00:00", "Z")
-
-
-def _utc_text(value: str | None) -> str | None:
-    """'2026-11-24 15:27:02.811945' (SQLite) or '2026-11-24T15:27:02.811945' (PostgreSQL),
-    both UTC, as the API writes every time: '2026-11-24T15:27:02.811945Z'."""
-    if value is None:
-        return None
-    return datetime.fromisoformat(value).isoformat() + "Z"
 
 
 def document(order: OrderData, *, full: bool = False) -> dict[str, Any]:
@@ -209,12 +182,12 @@ def document(order: OrderData, *, full: bool = False) -> dict[str, Any]:
         "order_number": str(head.number),
         "status": head.status,
         "status_text": STATUS_TEXT[status],
-        "placed_at": _utc_text(head.placed_at),
+        "placed_at": utc_text(head.placed_at),
         "currency": head.currency,
         "total": head.total,
         "can_cancel": status in CANCELLABLE,
         "promised_delivery_date": head.promised_delivery_date,
-        "delivered_at": _utc_text(head.delivered_at),
+        "delivered_at": utc_text(head.delivered_at),
         "customer": {"first_name": head.first_name, "email": head.email},
         "ship_to": {
             "city": head.ship_city,
@@ -301,11 +274,11 @@ def _shipment(row: list[Any]) -> dict[str, Any]:
         "tracking_url": tracking_url(carrier, tracking_number),
         "status": status,
         "promised_delivery_date": promised,
-        "shipped_at": _utc_text(shipped),
-        "delivered_at": _utc_text(delivered),
+        "shipped_at": utc_text(shipped),
+        "delivered_at": utc_text(delivered),
         "events": [
             {
-                "occurred_at": _utc_text(occurred_at),
+                "occurred_at": utc_text(occurred_at),
                 "status": event_status,
                 "description": description,
                 "location": location,

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from api.ops.orders.presenter import _utc_text
+from api.ops.common.sqljson import JsonSql, utc_text
 from api.ops.returns.enums import RMA_STATUS_TEXT, RmaStatus
 from api.ops.returns.labels import label_url
 from api.ops.returns.models import Rma
@@ -25,16 +25,8 @@ def rma_by_number_sql(dialect: str) -> str:
     """The RMA by `:rma_number` as one JSON array: its own columns, the order's number and
     the customer's proofs (email, postal code), and its lines. Money as text with two
     decimals, times as UTC text without an offset."""
-    sqlite = dialect == "sqlite"
-    arr = "json_array" if sqlite else "json_build_array"
-    agg = "json_group_array" if sqlite else "json_agg"
-
-    def money(column: str) -> str:
-        return f"printf('%.2f', {column})" if sqlite else f"{column}::text"
-
-    def ts(column: str) -> str:
-        return column if sqlite else f"({column} AT TIME ZONE 'UTC')"
-
+    j = JsonSql(dialect)
+    arr, agg, money, ts = j.array, j.agg, j.money, j.ts
     lines = (
         f"SELECT {agg}({arr}(rl.id, rl.sku, ol.product_name, rl.quantity, "
         f"{money('rl.unit_price')}, rl.reason, rl.exchange_sku, rl.disposition)) "
@@ -46,14 +38,10 @@ def rma_by_number_sql(dialect: str) -> str:
         f"{money('r.return_shipping_fee')}, {money('r.restocking_fee')}, "
         f"{money('r.refund_amount')}, r.label_number, r.label_carrier, "
         f"{ts('r.label_expires_at')}, {ts('r.created_at')}, {ts('r.updated_at')}, "
-        "o.number, c.email, o.ship_postal_code, "
-        + (f"json(({lines}))" if sqlite else f"({lines})")
-        + ")"
+        f"o.number, c.email, o.ship_postal_code, {j.nested(lines)})"
     )
-    if not sqlite:
-        document += "::text"
     return (
-        f"SELECT {document} FROM rmas r JOIN orders o ON o.id = r.order_id "
+        f"SELECT {j.as_text(document)} FROM rmas r JOIN orders o ON o.id = r.order_id "
         "JOIN customers c ON c.id = o.customer_id WHERE r.rma_number = :rma_number"
     )
 
@@ -100,7 +88,7 @@ def document(rma: RmaData, policy: ReturnPolicy) -> dict[str, Any]:
             "label_number": rma.label_number,
             "carrier": rma.label_carrier or policy.label_carrier,
             "url": label_url(rma.rma_number, rma.label_number),
-            "expires_at": _utc_text(rma.label_expires_at),
+            "expires_at": utc_text(rma.label_expires_at),
         }
     if label and status == RmaStatus.label_issued:
         expires = datetime.fromisoformat(rma.label_expires_at or "")
@@ -140,10 +128,10 @@ def document(rma: RmaData, policy: ReturnPolicy) -> dict[str, Any]:
         },
         "refund_amount": rma.refund_amount,
         "label": label,
-        "return_by": _utc_text(rma.label_expires_at),
+        "return_by": utc_text(rma.label_expires_at),
         "instructions": instructions,
-        "created_at": _utc_text(rma.created_at),
-        "updated_at": _utc_text(rma.updated_at),
+        "created_at": utc_text(rma.created_at),
+        "updated_at": utc_text(rma.updated_at),
     }
 
 
