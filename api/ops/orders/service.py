@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.db import utcnow
@@ -51,19 +50,6 @@ def get_by_number_or_raise(*, db_session: Session, order_number: str | int) -> O
     if order is None:
         raise ApiError(404, "order_not_found", "Order not found")
     return order
-
-
-_RECENT_FAILURES = select(func.count(VerificationFailure.id)).where(
-    VerificationFailure.conversation_id == bindparam("conversation_id"),
-    VerificationFailure.created_at >= bindparam("since"),
-)
-
-
-def recent_failures(*, db_session: Session, conversation_id: str, window_seconds: int) -> int:
-    """Failed verifications of this conversation within the window (a plain indexed count)."""
-    since = utcnow() - timedelta(seconds=window_seconds)
-    params = {"conversation_id": conversation_id, "since": since}
-    return db_session.connection().execute(_RECENT_FAILURES, params).scalar() or 0
 
 
 def verify(
