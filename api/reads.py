@@ -53,7 +53,9 @@ class SqliteReader:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA busy_timeout=10000")
+            # It runs on the event loop: a WAL reader waits only in rare cases (recovery after
+            # a crash), and never for long; past 2 s it is a 503, not a stalled api.
+            conn.execute("PRAGMA busy_timeout=2000")
             conn.execute("PRAGMA query_only=ON")
             self._local.conn = conn
         return conn

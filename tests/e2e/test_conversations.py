@@ -96,6 +96,12 @@ def test_return_creates_one_rma_with_label(stack: Stack, chat: Conversation) -> 
     label = stack.scalar("SELECT label_number FROM rmas WHERE rma_number = :n", n=rma.group(0))
     assert label and str(label) in reply
     assert stack.scalar("SELECT count(*) FROM tickets") == before_tickets
+    # The label link in the reply opens the PDF, as the customer's browser would (no key).
+    link = re.search(r"https?://\S+/labels/RMA-\d{6}\.pdf\?token=[\w-]+", reply)
+    assert link, reply
+    pdf = httpx.get(link.group(0), timeout=10)
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF-") and str(label).encode() in pdf.content
 
 
 def test_final_sale_item_is_refused_with_the_policy_reason(
