@@ -144,6 +144,21 @@ def _item(line: dict[str, Any], quantity: int) -> dict[str, Any]:
     return {**{k: line.get(k) for k in keep}, "quantity": quantity}
 
 
+def _named_lines(
+    lines: list[dict[str, Any]], text: str, product: str | None
+) -> list[dict[str, Any]]:
+    """The order lines whose product name (or SKU) the customer's words name."""
+    words = set(re.findall(r"[a-z]{3,}", f"{text} {product or ''}".lower()))
+    words -= {"the", "and", "return", "want", "send", "back", "would", "like", "please", "item"}
+    hits = []
+    for line in lines:
+        name_words = set(re.findall(r"[a-z]{3,}", str(line.get("product_name", "")).lower()))
+        name_words |= {str(line.get("sku", "")).lower()}
+        if words & name_words:
+            hits.append(line)
+    return hits
+
+
 def returnable_lines(order: dict[str, Any]) -> list[dict[str, Any]]:
     return [ln for ln in order.get("lines", []) if (ln.get("returnable_quantity") or 0) > 0]
 
@@ -236,11 +251,7 @@ class ValidateReturnForm(VerifiedFormValidation):
         if sku:
             named = [ln for ln in spent if ln["sku"] == str(sku).upper()]
         else:
-            named = self._match_text(
-                [{**ln, "returnable_quantity": ln.get("quantity", 1)} for ln in spent],
-                text,
-                latest_entity(tracker, "product"),
-            )
+            named = _named_lines(spent, text, latest_entity(tracker, "product"))
         if not named:
             return "Sorry, I couldn't tell which item you mean. Please pick one of the buttons."
         rmas = [r["rma_number"] for r in order.get("returns", []) if r.get("rma_number")]
@@ -255,14 +266,7 @@ class ValidateReturnForm(VerifiedFormValidation):
     def _match_text(
         lines: list[dict[str, Any]], text: str, product: str | None
     ) -> list[dict[str, Any]]:
-        words = set(re.findall(r"[a-z]{3,}", f"{text} {product or ''}".lower()))
-        words -= {"the", "and", "return", "want", "send", "back", "would", "like", "please", "item"}
-        hits = []
-        for line in lines:
-            name_words = set(re.findall(r"[a-z]{3,}", str(line.get("product_name", "")).lower()))
-            name_words |= {str(line.get("sku", "")).lower()}
-            if words & name_words:
-                hits.append(line)
+        hits = _named_lines(lines, text, product)
         if not hits:
             return []
         quantity = _quantity_in(text) or 1

@@ -43,6 +43,12 @@ _OTHER_ORDER_RE = re.compile(r"\b(other|another|second|different|next|older|new)
 ORDER_SLOTS = ["order_number", "order_contact"]
 
 
+NOT_AN_ORDER_NUMBER = (
+    "Hmm, that doesn't look like an order number. You'll find it in your order confirmation "
+    "email, for example #10482."
+)
+
+
 class VerifiedFormValidation(FormValidationAction, ABC):
     """Validation for a form whose first slots are order_number and order_contact."""
 
@@ -216,10 +222,7 @@ class VerifiedFormValidation(FormValidationAction, ABC):
         if number:
             return {"order_number": number}
         if self.answers(tracker) and not find_email(latest_text(tracker)):
-            dispatcher.utter_message(
-                text="Hmm, that doesn't look like an order number. You'll find it in your "
-                "order confirmation email, for example #10482."
-            )
+            dispatcher.utter_message(text=NOT_AN_ORDER_NUMBER)
             return {"order_number": None}
         return {}
 
@@ -245,10 +248,7 @@ class VerifiedFormValidation(FormValidationAction, ABC):
             # Asked for the postal code, got "94110": the NLU took it for an order number.
             return {"order_number": previous}
         if not number:
-            dispatcher.utter_message(
-                text="Hmm, that doesn't look like an order number. You'll find it in your "
-                "order confirmation email, for example #10482."
-            )
+            dispatcher.utter_message(text=NOT_AN_ORDER_NUMBER)
         return {"order_number": number}
 
     # ------------------------------------------------------ email / postal

@@ -388,13 +388,18 @@ async def test_a_new_return_forgets_the_answers_of_the_last_one_but_keeps_what_w
     assert slots.get("return_reason", "size_too_small") == "size_too_small"
 
 
+AVA_10011 = {
+    "order_number": "10011",
+    "order_contact": "ava.nguyen@example.com",
+    "verified_order": "10011",
+}
+
+
 async def test_an_item_already_in_a_return_is_named_not_misunderstood():
     # Book the fleece hoodie of order 10011, then ask to return it again by name.
     tracker = make_tracker(
         slots={
-            "order_number": "10011",
-            "order_contact": "ava.nguyen@example.com",
-            "verified_order": "10011",
+            **AVA_10011,
             "return_items": [
                 {"sku": "FZH-GREY-L", "quantity": 1, "product_name": "Fleece Zip Hoodie"}
             ],
@@ -412,11 +417,7 @@ async def test_an_item_already_in_a_return_is_named_not_misunderstood():
         text="the fleece hoodie",
         form="return_form",
         requested_slot="return_items",
-        slots={
-            "order_number": "10011",
-            "order_contact": "ava.nguyen@example.com",
-            "verified_order": "10011",
-        },
+        slots=AVA_10011,
     )
     dispatcher, events = await run_action(FORM, again)
     said = texts(dispatcher)
@@ -428,11 +429,7 @@ async def test_an_item_already_in_a_return_is_named_not_misunderstood():
         text="the purple umbrella",
         form="return_form",
         requested_slot="return_items",
-        slots={
-            "order_number": "10011",
-            "order_contact": "ava.nguyen@example.com",
-            "verified_order": "10011",
-        },
+        slots=AVA_10011,
     )
     dispatcher, _ = await run_action(FORM, nonsense)
     assert "couldn't tell which item" in texts(dispatcher)
