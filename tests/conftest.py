@@ -19,13 +19,18 @@ import sqlalchemy as sa
 from api.db import make_engine
 
 REPO = Path(__file__).resolve().parent.parent
-PG_URL = os.environ.get("OPSDESK_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+# The PostgreSQL server the tests may use. They never touch a database they did not create:
+# each store gets a new database named opsdesk_test_<random> and only that one is dropped.
+PG_SERVER_URL = os.environ.get(
+    "OPSDESK_TEST_PG_SERVER", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+TEST_DB_PREFIX = "opsdesk_test_"
 
 
 def pg_reachable() -> bool:
     try:
-        engine = sa.create_engine(PG_URL)
+        engine = sa.create_engine(PG_SERVER_URL)
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
         engine.dispose()
@@ -38,16 +43,44 @@ def require_postgres() -> None:
     if pg_reachable():
         return
     if IN_CI:
-        pytest.fail(f"PostgreSQL is not reachable at {PG_URL}; CI machines must have it")
-    pytest.skip(f"PostgreSQL is not reachable at {PG_URL}")
+        pytest.fail(f"PostgreSQL is not reachable at {PG_SERVER_URL}; CI machines must have it")
+    pytest.skip(f"PostgreSQL is not reachable at {PG_SERVER_URL}")
 
 
-def reset_postgres() -> None:
-    engine = sa.create_engine(PG_URL)
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(sa.text("CREATE SCHEMA public"))
+def _server_admin() -> sa.Engine:
+    return sa.create_engine(PG_SERVER_URL, isolation_level="AUTOCOMMIT")
+
+
+def create_test_database() -> str:
+    """A new, uniquely named, empty database on the test server; returns its URL."""
+    name = f"{TEST_DB_PREFIX}{secrets.token_hex(6)}"
+    engine = _server_admin()
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     engine.dispose()
+    return sa.make_url(PG_SERVER_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_test_database(url: str) -> None:
+    """Drop a database that create_test_database() made; refuses any other name."""
+    name = sa.make_url(url).database or ""
+    if not name.startswith(TEST_DB_PREFIX):
+        raise ValueError(f"refusing to drop {name!r}: the tests did not create it")
+    engine = _server_admin()
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+@pytest.fixture
+def pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test, dropped afterwards."""
+    require_postgres()
+    url = create_test_database()
+    try:
+        yield url
+    finally:
+        drop_test_database(url)
 
 
 def free_port() -> int:
@@ -103,8 +136,7 @@ class Store:
 def new_store(backend: str, tmp: Path) -> Store:
     if backend == "postgres":
         require_postgres()
-        reset_postgres()
-        url = PG_URL
+        url = create_test_database()
     else:
         url = f"sqlite:///{tmp / 'ops.db'}"
     store = Store(backend=backend, url=url, var_dir=tmp / "var")
@@ -161,9 +193,19 @@ def live(
     start_api(store)
     yield store
     stop_api(store)
+    drop_store(store)
+
+
+def drop_store(store: Store) -> None:
+    if store.backend == "postgres":
+        drop_test_database(store.url)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Store:
+def seeded(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Store]:
     """A freshly seeded database without a server, for service-level tests."""
-    return new_store(request.param, tmp_path_factory.mktemp(request.param))
+    store = new_store(request.param, tmp_path_factory.mktemp(request.param))
+    yield store
+    drop_store(store)

@@ -14,7 +14,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import REPO, Store, free_port, new_store, start_api, stop_api
+from tests.conftest import REPO, Store, drop_store, free_port, new_store, start_api, stop_api
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +24,7 @@ def pg_live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     start_api(store)
     yield store
     stop_api(store)
+    drop_store(store)
 
 
 def lookup(store: Store, conversation: str) -> int:

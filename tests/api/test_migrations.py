@@ -11,15 +11,15 @@ from alembic.migration import MigrationContext
 import api.models  # noqa: F401
 from api.db import Base, make_engine
 from api.migrate import upgrade
-from tests.conftest import PG_URL, require_postgres, reset_postgres
+
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
-def test_migrations_match_the_models(backend: str, tmp_path: Path) -> None:
+def test_migrations_match_the_models(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     if backend == "postgres":
-        require_postgres()
-        reset_postgres()
-        url = PG_URL
+        url = request.getfixturevalue("pg_database")
     else:
         url = f"sqlite:///{tmp_path / 'm.db'}"
     engine = make_engine(url)
