@@ -119,7 +119,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _STATUS_CODES.get(exc.status_code, "http_error")
-        return problem(exc.status_code, code, str(exc.detail))
+        response = problem(exc.status_code, code, str(exc.detail))
+        response.headers.update(exc.headers or {})  # e.g. Allow on 405
+        return response
 
     async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
         # The exception's text can hold the statement's parameters (an email): name only.
@@ -139,8 +141,4 @@ def install(app: FastAPI) -> None:
 
     for unavailable in DATABASE_UNAVAILABLE:
         app.add_exception_handler(unavailable, _database_unavailable)
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem(500, "internal_error", "Something went wrong on our side")
+    # Unexpected errors are answered by api.middleware, which keeps the connection open.

@@ -30,8 +30,10 @@ class Settings(BaseSettings):
     rasa_url: str = "http://127.0.0.1:5005"
     redis_url: str = ""
     store_dir: Path = REPO_ROOT / "data" / "store"
-    # Failed order verifications allowed per conversation within the window before 429.
+    # Failed proofs of identity allowed per conversation, and per order (or return) number
+    # whatever the conversation, within the window, before 429.
     lookup_max_failures: int = 5
+    lookup_max_failures_per_order: int = 10
     lookup_failure_window_seconds: int = 900
     log_level: str = "info"
 

@@ -70,7 +70,7 @@ def test_lookup_survives_postgres_closing_its_connections(pg_live: Store) -> Non
         )
     assert r.status_code == 404
     assert (
-        live.scalar("SELECT count(*) FROM verification_failures WHERE conversation_id = 'f'") == 1
+        live.scalar("SELECT failures FROM verification_buckets WHERE key = 'conversation:f'") == 1
     )
 
 
