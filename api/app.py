@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import text
 
-from api import errors
+from api import errors, openapi
 from api.db import get_engine
 from api.middleware import BodyLimitAndAccessLog
 from api.ops.catalog.views import router as catalog_router
@@ -76,4 +76,5 @@ def create_app() -> FastAPI:
             conn.execute(text("SELECT 1"))
         return {"status": "ok"}
 
+    openapi.install(app)
     return app

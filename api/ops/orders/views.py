@@ -136,7 +136,11 @@ def cancel_order(
     return json_response(presenter.order_document(db, order, full=False))
 
 
-@router.post("/{order_number}/transition", response_model=schemas.FullOrder)
+@router.post(
+    "/{order_number}/transition",
+    response_model=schemas.FullOrder,
+    responses={409: {"description": "The status machine does not allow this change"}},
+)
 def transition_order(
     order_number: str, body: schemas.TransitionRequest, db: DbSession, who: Staff
 ) -> Response:

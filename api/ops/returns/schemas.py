@@ -141,6 +141,19 @@ class RmaView(BaseModel):
     updated_at: datetime
 
 
+class RmaStatusView(BaseModel):
+    """A return as the assistant sees it without the customer's proof: its status only."""
+
+    rma_number: str
+    status: str
+    status_text: str
+    resolution: str
+    return_by: datetime | None
+    instructions: str
+    created_at: datetime
+    updated_at: datetime
+
+
 class RmaList(BaseModel):
     items: list[RmaView]
     next_cursor: str | None

@@ -60,7 +60,13 @@ def rma_view(db: Session, rma: Rma) -> dict:
     return presenter.of(db, rma, _policy())
 
 
-@router.post("/eligibility", response_model=schemas.EligibilityResponse)
+PROOF_ERRORS: dict[int | str, dict] = {
+    404: {"description": "Unknown order, or the email / postal code does not match it"},
+    429: {"description": "Too many failed verification attempts for this conversation or order"},
+}
+
+
+@router.post("/eligibility", response_model=schemas.EligibilityResponse, responses=PROOF_ERRORS)
 def check_eligibility(
     body: schemas.EligibilityRequest, db: DbSession, who: StaffOrService
 ) -> schemas.EligibilityResponse:
@@ -107,6 +113,7 @@ def check_eligibility(
     status_code=201,
     response_model=schemas.RmaView,
     responses={
+        **PROOF_ERRORS,
         409: {"description": "Exchange item out of stock, or Idempotency-Key reused"},
         422: {"description": "Not eligible: the policy reason is in detail"},
     },
@@ -179,7 +186,11 @@ def list_returns(
     )
 
 
-@router.get("/{rma_number}", response_model=schemas.RmaView)
+@router.get(
+    "/{rma_number}",
+    response_model=schemas.RmaView | schemas.RmaStatusView,
+    responses=PROOF_ERRORS,
+)
 async def get_return(
     rma_number: str,
     who: StaffOrService,
@@ -218,15 +229,7 @@ async def get_return(
     return json_response(document)
 
 
-PUBLIC_RMA_FIELDS = (
-    "rma_number",
-    "status",
-    "status_text",
-    "resolution",
-    "return_by",
-    "created_at",
-    "updated_at",
-)
+PUBLIC_RMA_FIELDS = tuple(f for f in schemas.RmaStatusView.model_fields if f != "instructions")
 
 
 def public_rma_view(document: dict) -> dict:
@@ -237,7 +240,11 @@ def public_rma_view(document: dict) -> dict:
     return public
 
 
-@router.post("/{rma_number}/transition", response_model=schemas.RmaView)
+@router.post(
+    "/{rma_number}/transition",
+    response_model=schemas.RmaView,
+    responses={409: {"description": "The return's lifecycle does not allow this change"}},
+)
 def transition_return(
     rma_number: str, body: schemas.TransitionRequest, db: DbSession, who: Staff
 ) -> Response:

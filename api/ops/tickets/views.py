@@ -162,7 +162,17 @@ def get_ticket(ticket_id: TicketId, db: DbSession, _who: Staff) -> TicketView:
     return ticket_view(service.get_or_raise(db_session=db, ticket_id=ticket_id))
 
 
-@router.patch("/{ticket_id}", response_model=TicketView)
+@router.patch(
+    "/{ticket_id}",
+    response_model=TicketView,
+    responses={
+        409: {
+            "description": "Status change not allowed, or another ticket of the conversation "
+            "is open"
+        },
+        422: {"description": "Invalid input, or no active agent has that assignee_id"},
+    },
+)
 def update_ticket(ticket_id: TicketId, body: UpdateTicket, db: DbSession, who: Staff) -> TicketView:
     """Change status, priority or assignee. Resolving hands the conversation back to the bot."""
     begin_write(db)
