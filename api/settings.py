@@ -34,6 +34,17 @@ class Settings(BaseSettings):
     lookup_max_failures: int = 5
     lookup_failure_window_seconds: int = 900
     log_level: str = "info"
+    # Social channels: each is off until its secrets are set (api/hub/channels/social/).
+    telegram_bot_token: str = ""
+    telegram_secret_token: str = ""
+    telegram_api_url: str = "https://api.telegram.org"
+    meta_app_secret: str = ""
+    meta_verify_token: str = ""
+    meta_page_token: str = ""
+    meta_graph_url: str = "https://graph.facebook.com"
+    meta_graph_version: str = "21.0"
+    whatsapp_token: str = ""
+    whatsapp_phone_number_id: str = ""
 
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.var_dir / 'opsdesk.db'}"
