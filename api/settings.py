@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     # Password of the demo agent (alex@fernhill.example) that the seed creates.
     agent_password: str = ""
     rasa_url: str = "http://127.0.0.1:5005"
+    # A turn of the assistant that takes longer is answered "briefly unavailable".
+    rasa_timeout_seconds: float = 20.0
     redis_url: str = ""
     store_dir: Path = REPO_ROOT / "data" / "store"
     # Failed order verifications allowed per conversation within the window before 429.
