@@ -21,6 +21,7 @@ from api.ops.returns.views import labels_router
 from api.ops.returns.views import router as returns_router
 from api.ops.tickets.views import router as tickets_router
 from api.reads import get_reader
+from api.storefront.views import router as storefront_router
 
 DESCRIPTION = """
 The operations API of OpsDesk: orders, shipments, inventory, returns, the knowledge base and
@@ -69,6 +70,7 @@ def create_app() -> FastAPI:
 
     app.include_router(v1)
     app.include_router(labels_router)  # customers' links: a token, not an API key
+    app.include_router(storefront_router)  # GET /: the demo shop and its chat widget
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
