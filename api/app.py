@@ -10,6 +10,8 @@ from sqlalchemy import text
 
 from api import errors
 from api.db import get_engine
+from api.hub import get_hub
+from api.hub.install import install as install_hub
 from api.middleware import BodyLimitAndAccessLog
 from api.ops.catalog.views import router as catalog_router
 from api.ops.conversations.views import router as conversations_router
@@ -33,7 +35,9 @@ the human ticket queue. Every route needs `Authorization: Bearer <key>`; keys ha
 
 @asynccontextmanager
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    await get_hub().start()
     yield
+    await get_hub().stop()
     await get_reader().close()
 
 
@@ -71,6 +75,7 @@ def create_app() -> FastAPI:
     app.include_router(v1)
     app.include_router(labels_router)  # customers' links: a token, not an API key
     app.include_router(storefront_router)  # GET /: the demo shop and its chat widget
+    install_hub(app)  # /webhooks/rest/webhook and /socket.io/
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

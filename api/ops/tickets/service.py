@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from api.db import utcnow
 from api.errors import ApiError
 from api.ops.audit import service as audit
+from api.ops.conversations import service as conversations
 from api.ops.tickets.models import Ticket
 
 SUPPORT_TZ = ZoneInfo("America/New_York")
@@ -93,9 +94,13 @@ def create(
     actor: str,
 ) -> Ticket:
     """Open a ticket in the caller's transaction; an open ticket of the same conversation is
-    reused (a person is already on it), with the new summary appended."""
+    reused (a person is already on it), with the new summary appended. The conversation it
+    names belongs to a person from now on: the assistant stays silent in it."""
     now = utcnow()
     if conversation_id:
+        conversations.set_mode(
+            db_session=db_session, conversation_id=conversation_id, mode="human", actor=actor
+        )
         existing = db_session.scalar(
             select(Ticket).where(
                 Ticket.conversation_id == conversation_id, Ticket.status != TicketStatus.resolved
