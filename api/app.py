@@ -11,6 +11,7 @@ from sqlalchemy import text
 from api import errors
 from api.db import get_engine
 from api.hub import get_hub
+from api.hub.channels.social.views import router as social_router
 from api.hub.install import install as install_hub
 from api.middleware import BodyLimitAndAccessLog
 from api.ops.catalog.views import router as catalog_router
@@ -76,6 +77,7 @@ def create_app() -> FastAPI:
     app.include_router(labels_router)  # customers' links: a token, not an API key
     app.include_router(storefront_router)  # GET /: the demo shop and its chat widget
     install_hub(app)  # /webhooks/rest/webhook and /socket.io/
+    app.include_router(social_router)  # /webhooks/messenger|instagram|whatsapp|telegram
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

@@ -29,7 +29,7 @@ def utf16_units(text: str) -> int:
 _BOUNDARIES = (
     re.compile(r"(?P<gap>\n\s*\n)"),
     re.compile(r"(?P<gap>\n)"),
-    re.compile(r"[.!?…:;][\"'”’)\]]*(?P<gap>\s+)"),
+    re.compile(r"[.!?…][\"'”’)\]]*(?P<gap>\s+)"),
     re.compile(r"(?P<gap>\s+)"),
 )
 
