@@ -169,6 +169,14 @@ def test_whatsapp_text_button_and_list_replies_become_hub_messages() -> None:
     )
 
 
+def test_whatsapp_messages_to_another_number_are_left_out() -> None:
+    body = whatsapp_body(
+        {"from": "1555", "id": "wamid.7", "timestamp": "1", "type": "text", "text": {"body": "hi"}}
+    )
+    assert [m.external_id for m in whatsapp.parse_webhook(body, "PNID")] == ["wamid.7"]
+    assert whatsapp.parse_webhook(body, "ANOTHER") == []
+
+
 def test_whatsapp_statuses_are_left_out() -> None:
     body = whatsapp_body(
         statuses=[{"id": "wamid.9", "status": "delivered", "recipient_id": "15551234567"}]

@@ -134,7 +134,7 @@ async def _meta_event(channel: str, request: Request) -> Response:
         return _forbidden("The X-Hub-Signature-256 header does not match the body")
     body = _json_object(raw)
     if channel == "whatsapp":
-        messages = whatsapp.parse_webhook(body)
+        messages = whatsapp.parse_webhook(body, get_settings().whatsapp_phone_number_id)
     else:
         # One Meta app may send both products' events to either URL: `object` says which.
         messages = parse_messaging(body, OBJECT_CHANNELS.get(str(body.get("object")), channel))

@@ -38,8 +38,10 @@ LIST_BUTTON_LABEL = "Choose"
 LIST_MORE_PROMPT = "More options:"
 
 
-def parse_webhook(body: dict[str, Any]) -> list[InboundMessage]:
-    """The customers' messages and button presses in one webhook delivery, in order."""
+def parse_webhook(body: dict[str, Any], our_number_id: str | None = None) -> list[InboundMessage]:
+    """The customers' messages and button presses in one webhook delivery, in order. With
+    `our_number_id`, messages to another number of the same business account are left out:
+    the replies would come from ours."""
     messages: list[InboundMessage] = []
     for entry in body.get("entry") or []:
         for change in entry.get("changes") or []:
@@ -51,6 +53,9 @@ def parse_webhook(body: dict[str, Any]) -> list[InboundMessage]:
                 for c in value.get("contacts") or []
             }
             phone_number_id = (value.get("metadata") or {}).get("phone_number_id")
+            if our_number_id and phone_number_id and str(phone_number_id) != our_number_id:
+                log.info("whatsapp: messages to another phone number id were left out")
+                continue
             for message in value.get("messages") or []:
                 parsed = _parse_message(message, names, phone_number_id)
                 if parsed is not None:
