@@ -152,7 +152,7 @@ class Hub:
                 waiters.remove(done)
                 if not waiters:
                     self._waiters.pop(stored.message_id, None)
-        replies = await run_in_threadpool(_take_pending, stored.conversation_id)
+        replies = await run_in_threadpool(_take_pending, stored.conversation_id, stored.message_id)
         return stored.conversation_id, replies
 
     # -- what the ops API calls ---------------------------------------------------------
@@ -559,11 +559,17 @@ def _mark_delivery(message_id: int, state: str, error: str | None) -> None:
                 message.delivered_at = utcnow()
 
 
-def _take_pending(conversation_id: str) -> list[Message]:
-    """Pending outbound messages, marked sent: the caller hands them over in its answer."""
+def _take_pending(conversation_id: str, message_id: int) -> list[Message]:
+    """The replies to `message_id` and the pending messages that answer no message in
+    particular (a person's, the greeting after a handback), marked sent: the caller hands
+    them over in its answer. Replies to another message wait for that message's answer."""
     with session_scope() as db:
         begin_write(db)
-        pending = conversations.pending_outbound(db_session=db, conversation_id=conversation_id)
+        pending = [
+            m
+            for m in conversations.pending_outbound(db_session=db, conversation_id=conversation_id)
+            if m.in_reply_to in (None, message_id)
+        ]
         now = utcnow()
         for message in pending:
             message.state = "sent"
