@@ -13,6 +13,9 @@
   // The assistant answers in about a second; past this, stop showing it typing (a person
   // owns the conversation, or the hub already told the customer it is unavailable).
   var TYPING_TIMEOUT_MS = 15000;
+  // No answer this long after the customer wrote: ask whether a person owns the conversation
+  // (then the assistant is silent on purpose, and the widget says who will answer).
+  var MODE_CHECK_MS = 4000;
   var URL_PATTERN = /(https?:\/\/[^\s<>"]+)/g;
 
   var $ = function (id) { return document.getElementById(id); };
@@ -36,6 +39,7 @@
     unread: 0,
     lastAuthorKey: null,
     typingTimer: null,
+    modeTimer: null,
     painted: false
   };
 
@@ -168,10 +172,20 @@
     log.scrollTop = log.scrollHeight;
     clearTimeout(state.typingTimer);
     state.typingTimer = setTimeout(stopTyping, TYPING_TIMEOUT_MS);
+    clearTimeout(state.modeTimer);
+    state.modeTimer = setTimeout(checkMode, MODE_CHECK_MS);
   }
   function stopTyping() {
     clearTimeout(state.typingTimer);
+    clearTimeout(state.modeTimer);
     typing.hidden = true;
+  }
+  function checkMode() {
+    fetchTranscript(state.lastId).then(function (t) {
+      if (!t) return;
+      setMode(t.mode);
+      if (t.mode === "human") stopTyping();
+    });
   }
 
   function setUnread(count) {
@@ -264,8 +278,10 @@
     showReplies((m.quick_replies || m.buttons || []).map(function (b) {
       return { title: b.title, payload: b.payload };
     }));
-    if (author === "agent" && state.mode !== "human") setMode("human");
-    else if (author === "bot" && state.mode !== "bot") setMode("bot");
+    var mode = m.mode || meta.mode;
+    if (mode === "bot" || mode === "human") setMode(mode);
+    else if (author === "agent") setMode("human");
+    else if (author === "bot") setMode("bot");
     if (!isOpen()) setUnread(state.unread + 1);
   }
 
