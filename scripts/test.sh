@@ -12,6 +12,9 @@ echo "== lint and types"
 echo "== ops API on SQLite and PostgreSQL"
 .venv/bin/python -m pytest -q -p no:cacheprovider tests/api
 
+echo "== conversation hub (REST and socket.io channels, modes, ordering) on SQLite and PostgreSQL"
+.venv/bin/python -m pytest -q -p no:cacheprovider tests/hub/test_hub_*.py
+
 echo "== assistant: training data"
 .venv-rasa/bin/pip install -q -r requirements/rasa-test.txt 2> >(grep -v "is ignored" >&2)
 .venv-rasa/bin/rasa data validate --domain bot/domain --config bot/config.yml \
