@@ -545,6 +545,7 @@ def outbound_of(conversation: Conversation, message: Message) -> OutboundMessage
         buttons=list(payload.get("buttons") or []),
         image=payload.get("image"),
         agent_name=message.agent_name,
+        mode=conversation.mode,
     )
 
 

@@ -36,6 +36,7 @@ class OutboundMessage:
     buttons: list[dict[str, str]] = field(default_factory=list)  # [{"title", "payload"}]
     image: str | None = None
     agent_name: str | None = None  # the person who wrote it, when author is agent
+    mode: str | None = None  # the conversation's mode (bot | human) when it was sent
 
 
 class ChannelSender(Protocol):

@@ -3,7 +3,6 @@ process whose Rasa is the recording stand-in of `standin_rasa.py`, and a socket.
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,9 +10,9 @@ from typing import Any
 
 import httpx
 import pytest
-import socketio
 
 from tests.conftest import Store, drop_store, new_store, start_api, stop_api
+from tests.hub.chat_customer import ChatCustomer
 from tests.hub.standin_rasa import StandInRasa
 
 # The api gives up on the assistant after this long (the "Rasa is slow" tests wait it out).
@@ -92,49 +91,7 @@ def rasa_up(hub: HubStore) -> Iterator[StandInRasa]:
     hub.rasa.down, hub.rasa.delay = False, 0.0
 
 
-class ChatCustomer:
-    """A website visitor speaking Rasa's socket.io protocol to the hub."""
-
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url
-        self.sio = socketio.AsyncClient(reconnection=False)
-        self.session_id: str | None = None
-        self.received: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self._confirmed: asyncio.Future[str] | None = None
-
-        @self.sio.on("session_confirm")
-        async def _confirm(session_id: Any) -> None:
-            if self._confirmed is not None and not self._confirmed.done():
-                self._confirmed.set_result(session_id)
-
-        @self.sio.on("bot_uttered")
-        async def _uttered(event: dict[str, Any]) -> None:
-            await self.received.put(event)
-
-    async def connect(self, session_id: str | None = None) -> str:
-        self._confirmed = asyncio.get_running_loop().create_future()
-        await self.sio.connect(self.base_url, transports=["websocket"], socketio_path="socket.io")
-        await self.sio.emit("session_request", {"session_id": session_id})
-        self.session_id = await asyncio.wait_for(self._confirmed, 10)
-        return self.session_id
-
-    async def say(self, text: str, **extra: Any) -> None:
-        await self.sio.emit(
-            "user_uttered", {"message": text, "session_id": self.session_id, **extra}
-        )
-
-    async def next(self, timeout: float = 10) -> dict[str, Any]:
-        return await asyncio.wait_for(self.received.get(), timeout)
-
-    async def nothing_for(self, seconds: float) -> None:
-        try:
-            event = await asyncio.wait_for(self.received.get(), seconds)
-        except TimeoutError:
-            return
-        raise AssertionError(f"expected silence, got {event}")
-
-    async def close(self) -> None:
-        await self.sio.disconnect()
+__all__ = ["ChatCustomer", "HubStore"]
 
 
 @pytest.fixture

@@ -30,7 +30,8 @@ async def test_handoff_silent_bot_live_agent_reply_and_handback_on_socketio(
     try:
         await customer.say("a person please")
         assert (await customer.next())["text"] == "Sure, I'm bringing in a person from our team."
-        await customer.next()  # what the ticket says about the wait
+        wait = await customer.next()  # what the ticket says about the wait
+        assert wait["mode"] == "human"  # the widget can say a person will answer
         conversation = hub.conversation_of("socketio", session_id)
         assert conversation["mode"] == "human"
         ticket = open_ticket_of(hub, conversation["id"])
@@ -60,6 +61,7 @@ async def test_handoff_silent_bot_live_agent_reply_and_handback_on_socketio(
         assert r.status_code == 200, r.text
         greeting = await customer.next()
         assert greeting["text"] == GREETING and greeting["author"] == "bot"
+        assert greeting["mode"] == "bot"
         assert rasa_up.messages_of(conversation["id"])[-2:] == ["/restart", "/greet"]
         assert hub.conversation_of("socketio", session_id)["mode"] == "bot"
 

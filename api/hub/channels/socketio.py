@@ -40,8 +40,11 @@ def asgi_app() -> socketio.ASGIApp:
 
 def bot_uttered(message: OutboundMessage) -> list[dict[str, Any]]:
     """The events of one stored message, in Rasa's shapes (`text` + `quick_replies`, an image
-    as `attachment`), each with `message_id`, `author` and, for a person, `agent_name`."""
+    as `attachment`), each with `message_id`, `author`, the conversation's `mode` and, for a
+    person, `agent_name`."""
     extra: dict[str, Any] = {"message_id": message.message_id, "author": message.author}
+    if message.mode:
+        extra["mode"] = message.mode
     if message.agent_name:
         extra["agent_name"] = message.agent_name
     events: list[dict[str, Any]] = []
@@ -54,9 +57,7 @@ def bot_uttered(message: OutboundMessage) -> list[dict[str, Any]]:
             ]
         events.append(event)
     if message.image:
-        events.append(
-            {"attachment": {"type": "image", "payload": {"src": message.image}}, **extra}
-        )
+        events.append({"attachment": {"type": "image", "payload": {"src": message.image}}, **extra})
     return events
 
 
