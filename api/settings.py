@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     store_dir: Path = REPO_ROOT / "data" / "store"
     # Failed order verifications allowed per conversation within the window before 429.
     lookup_max_failures: int = 5
+    # ... and per order number, whichever conversation they come from.
+    lookup_max_failures_per_order: int = 10
     lookup_failure_window_seconds: int = 900
     log_level: str = "info"
     # Social channels: each is off until its secrets are set (api/hub/channels/social/).

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.db import Base, utcnow
@@ -111,11 +111,16 @@ class TrackingEvent(Base):
 
 
 class VerificationFailure(Base):
-    """A failed customer verification, counted per conversation for rate limiting."""
+    """A failed customer verification, counted per conversation and per order number for
+    rate limiting (a new conversation buys no more guesses at one order)."""
 
     __tablename__ = "verification_failures"
-    __table_args__ = (Index("ix_verification_failures_conv", "conversation_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_verification_failures_conv", "conversation_id", "created_at"),
+        Index("ix_verification_failures_order", "order_number", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[str] = mapped_column(String(120))
+    order_number: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

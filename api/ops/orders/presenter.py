@@ -97,11 +97,14 @@ def order_by_id_sql(dialect: str) -> str:
 
 @cache
 def lookup_sql(dialect: str) -> str:
-    """The customer lookup in one round trip: the conversation's recent failed verifications
-    (`:conversation_id` since `:since`) and the order document by `:number` (NULL if none)."""
+    """The customer lookup in one round trip: the recent failed verifications of the
+    conversation (`:conversation_id` since `:since`) and of the order number (`:number`), and
+    the order document by `:number` (NULL if none)."""
     return (
         "SELECT (SELECT count(*) FROM verification_failures "
         "WHERE conversation_id = :conversation_id AND created_at >= :since), "
+        "(SELECT count(*) FROM verification_failures "
+        "WHERE order_number = :number AND created_at >= :since), "
         f"({order_by_number_sql(dialect)})"
     )
 

@@ -85,8 +85,10 @@ def proof_matches(
     )
 
 
-def record_failure(*, db_session: Session, conversation_id: str) -> None:
-    db_session.add(VerificationFailure(conversation_id=conversation_id))
+def record_failure(
+    *, db_session: Session, conversation_id: str, order_number: int | None
+) -> None:
+    db_session.add(VerificationFailure(conversation_id=conversation_id, order_number=order_number))
 
 
 def transition(

@@ -64,7 +64,8 @@ async def lookup_order(body: schemas.LookupRequest, _who: StaffOrService) -> Res
     """The customer-verified view of an order: order number plus email or postal code.
 
     A wrong email and an unknown order give the same 404. Failed attempts are counted per
-    conversation; past the limit the answer is 429 until the window has passed.
+    conversation and per order number; past either limit the answer is 429 until the window
+    has passed.
     """
     # The assistant's hottest route: one statement reads the conversation's recent failures
     # and the whole order, on the driver directly (api/reads.py). Only a failure writes,
@@ -72,16 +73,20 @@ async def lookup_order(body: schemas.LookupRequest, _who: StaffOrService) -> Res
     settings = get_settings()
     reader = get_reader()
     since = utcnow() - timedelta(seconds=settings.lookup_failure_window_seconds)
+    number = service.parse_order_number(body.order_number)
     row = await reader.fetch_one(
         presenter.lookup_sql(reader.dialect),
         {
             "conversation_id": body.conversation_id,
             "since": reader.timestamp(since),
-            "number": service.parse_order_number(body.order_number),
+            "number": number,
         },
     )
-    failures, raw = row or (0, None)
-    if failures >= settings.lookup_max_failures:
+    failures, order_failures, raw = row or (0, 0, None)
+    if (
+        failures >= settings.lookup_max_failures
+        or order_failures >= settings.lookup_max_failures_per_order
+    ):
         raise ApiError(
             429,
             "too_many_attempts",
@@ -96,16 +101,18 @@ async def lookup_order(body: schemas.LookupRequest, _who: StaffOrService) -> Res
         email=body.email,
         postal_code=body.postal_code,
     ):
-        await run_in_threadpool(_record_failure, body.conversation_id)
+        await run_in_threadpool(_record_failure, body.conversation_id, number)
         log.info("order verification failed (conversation %s)", body.conversation_id)
         raise ApiError(404, "order_not_found", "Order not found")
     return json_response(presenter.document(order))
 
 
-def _record_failure(conversation_id: str) -> None:
+def _record_failure(conversation_id: str, order_number: int | None) -> None:
     with session_scope() as db:
         begin_write(db)
-        service.record_failure(db_session=db, conversation_id=conversation_id)
+        service.record_failure(
+            db_session=db, conversation_id=conversation_id, order_number=order_number
+        )
 
 
 @router.get("/{order_number}", response_model=schemas.FullOrder, responses={404: NOT_FOUND})
