@@ -113,3 +113,25 @@ async def test_a_reload_resumes_the_conversation_of_its_session_id(
         await again.close()
     conversation = hub.conversation_of("socketio", session_id)
     assert rasa_up.messages_of(conversation["id"]) == ["before the reload", "after the reload"]
+
+
+def test_the_customer_who_verifies_an_order_becomes_the_conversations_customer(
+    hub: HubStore, rasa_up: StandInRasa
+) -> None:
+    sender = new_sender()
+    hub.rest(sender, "hi")
+    conversation = hub.conversation_of("rest", sender)
+    assert conversation["customer_email"] is None
+    with hub.store.client("service") as api:
+        wrong = api.post(
+            "/api/v1/orders/lookup",
+            json={"conversation_id": conversation["id"], "order_number": "10001",
+                  "email": "someone@example.com"},
+        )
+        right = api.post(
+            "/api/v1/orders/lookup",
+            json={"conversation_id": conversation["id"], "order_number": "10001",
+                  "postal_code": "94110"},
+        )
+    assert wrong.status_code == 404 and right.status_code == 200
+    assert hub.conversation_of("rest", sender)["customer_email"] == "jane.doe@example.com"

@@ -140,6 +140,13 @@ def list_conversations(
     return list(db_session.scalars(stmt))
 
 
+def note_customer(*, db_session: Session, conversation_id: str, email: str) -> None:
+    """The customer of the conversation proved who they are (an order verified)."""
+    conversation = get(db_session=db_session, conversation_id=conversation_id)
+    if conversation is not None:
+        conversation.customer_email = email
+
+
 def set_mode(
     *, db_session: Session, conversation_id: str, mode: str, actor: str = "system"
 ) -> None:

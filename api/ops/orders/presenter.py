@@ -98,13 +98,15 @@ def order_by_id_sql(dialect: str) -> str:
 @cache
 def lookup_sql(dialect: str) -> str:
     """The customer lookup in one round trip: the recent failed verifications of the
-    conversation (`:conversation_id` since `:since`) and of the order number (`:number`), and
-    the order document by `:number` (NULL if none)."""
+    conversation (`:conversation_id` since `:since`) and of the order number (`:number`), the
+    email the conversation is known by ('' when none yet, NULL when the hub has no such
+    conversation), and the order document by `:number` (NULL if none)."""
     return (
         "SELECT (SELECT count(*) FROM verification_failures "
         "WHERE conversation_id = :conversation_id AND created_at >= :since), "
         "(SELECT count(*) FROM verification_failures "
         "WHERE order_number = :number AND created_at >= :since), "
+        "(SELECT coalesce(customer_email, '') FROM conversations WHERE id = :conversation_id), "
         f"({order_by_number_sql(dialect)})"
     )
 

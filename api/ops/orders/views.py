@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from api.db import begin_write, session_scope, utcnow
 from api.deps import DbSession, Staff, StaffOrService, decode_cursor, encode_cursor
 from api.errors import ApiError, json_response
+from api.ops.conversations import service as conversations
 from api.ops.orders import presenter, schemas, service
 from api.ops.orders.status import OrderStatus
 from api.reads import get_reader
@@ -82,7 +83,7 @@ async def lookup_order(body: schemas.LookupRequest, _who: StaffOrService) -> Res
             "number": number,
         },
     )
-    failures, order_failures, raw = row or (0, 0, None)
+    failures, order_failures, known_email, raw = row or (0, 0, None, None)
     if (
         failures >= settings.lookup_max_failures
         or order_failures >= settings.lookup_max_failures_per_order
@@ -104,7 +105,16 @@ async def lookup_order(body: schemas.LookupRequest, _who: StaffOrService) -> Res
         await run_in_threadpool(_record_failure, body.conversation_id, number)
         log.info("order verification failed (conversation %s)", body.conversation_id)
         raise ApiError(404, "order_not_found", "Order not found")
+    if known_email is not None and known_email != order.head.email:
+        # The conversation's customer is who just proved it; the console shows it.
+        await run_in_threadpool(_note_customer, body.conversation_id, order.head.email)
     return json_response(presenter.document(order))
+
+
+def _note_customer(conversation_id: str, email: str) -> None:
+    with session_scope() as db:
+        begin_write(db)
+        conversations.note_customer(db_session=db, conversation_id=conversation_id, email=email)
 
 
 def _record_failure(conversation_id: str, order_number: int | None) -> None:
