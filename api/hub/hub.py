@@ -546,6 +546,7 @@ def outbound_of(conversation: Conversation, message: Message) -> OutboundMessage
         image=payload.get("image"),
         agent_name=message.agent_name,
         mode=conversation.mode,
+        in_reply_to=message.in_reply_to,
     )
 
 

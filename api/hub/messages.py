@@ -37,6 +37,7 @@ class OutboundMessage:
     image: str | None = None
     agent_name: str | None = None  # the person who wrote it, when author is agent
     mode: str | None = None  # the conversation's mode (bot | human) when it was sent
+    in_reply_to: int | None = None  # the customer message it answers (none for a person's)
 
 
 class ChannelSender(Protocol):

@@ -39,6 +39,13 @@ class ChatCustomer:
             "user_uttered", {"message": text, "session_id": self.session_id, **extra}
         )
 
+    async def say_and_get_id(self, text: str) -> int:
+        """Send, waiting for the hub's acknowledgement: the stored message's id."""
+        ack = await self.sio.call(
+            "user_uttered", {"message": text, "session_id": self.session_id}, timeout=10
+        )
+        return int(ack["message_id"])
+
     async def next(self, timeout: float = 10) -> dict[str, Any]:
         return await asyncio.wait_for(self.received.get(), timeout)
 

@@ -85,6 +85,9 @@ async def test_socketio_session_is_confirmed_and_replies_come_back_live(
         ]
         await customer.say("/order_status", button_title="Track my order")
         assert (await customer.next())["text"] == "echo: /order_status"
+        acked = await customer.say_and_get_id("and one more")
+        answer = await customer.next()
+        assert answer["text"] == "echo: and one more" and answer["in_reply_to"] == acked
     finally:
         await customer.close()
     conversation = hub.conversation_of("socketio", session_id)

@@ -40,9 +40,11 @@ def asgi_app() -> socketio.ASGIApp:
 
 def bot_uttered(message: OutboundMessage) -> list[dict[str, Any]]:
     """The events of one stored message, in Rasa's shapes (`text` + `quick_replies`, an image
-    as `attachment`), each with `message_id`, `author`, the conversation's `mode` and, for a
-    person, `agent_name`."""
+    as `attachment`), each with `message_id`, `author`, the conversation's `mode`, for a
+    person `agent_name`, and for an answer `in_reply_to` (the id `user_uttered` acked)."""
     extra: dict[str, Any] = {"message_id": message.message_id, "author": message.author}
+    if message.in_reply_to is not None:
+        extra["in_reply_to"] = message.in_reply_to
     if message.mode:
         extra["mode"] = message.mode
     if message.agent_name:
@@ -108,12 +110,14 @@ async def session_request(sid: str, data: Any) -> None:
 
 
 @sio.on("user_uttered")
-async def user_uttered(sid: str, data: Any) -> None:
+async def user_uttered(sid: str, data: Any) -> dict[str, Any] | None:
+    """Store the customer's message; a client that asks for an acknowledgement gets
+    `{"message_id"}`, which the answers to it carry as `in_reply_to`."""
     if not isinstance(data, dict):
-        return
+        return None
     text = data.get("message")
     if not isinstance(text, str) or not text.strip():
-        return
+        return None
     session = await sio.get_session(sid, namespace=NAMESPACE)
     session_id = _valid_session_id(data.get("session_id")) or session.get("session_id") or sid
     if session.get("session_id") != session_id:
@@ -121,7 +125,7 @@ async def user_uttered(sid: str, data: Any) -> None:
     title = data.get("button_title")
     custom = data.get("customData")
     name = custom.get("customer_name") if isinstance(custom, dict) else None
-    await get_hub().receive(
+    stored = await get_hub().store(
         InboundMessage(
             channel=CHANNEL,
             channel_key=session_id,
@@ -130,3 +134,4 @@ async def user_uttered(sid: str, data: Any) -> None:
             metadata={"customer_name": str(name)[:120]} if name else {},
         )
     )
+    return {"message_id": stored.message_id}
