@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import httpx
@@ -245,13 +246,13 @@ def test_a_button_press_reaches_the_hub_as_its_payload_with_its_title(
         )
 
 
-@pytest.mark.parametrize("channel", ["messenger", "whatsapp", "telegram"])
+@pytest.mark.parametrize("channel", [*META_CHANNELS, "telegram"])
 def test_a_replayed_delivery_is_processed_once(social: Social, channel: str) -> None:
     sender = str(numeric_key()) if channel in ("telegram", "whatsapp") else key()
     mid = str(numeric_key()) if channel == "telegram" else f"mid.{key()}"
     for _ in range(3):  # the platform retries the same delivery
         assert send(social, channel, sender, "hello there", mid).status_code == 200
-    platform = "meta" if channel == "messenger" else channel
+    platform = {"messenger": "meta", "instagram": "meta"}.get(channel, channel)
     method = "sendMessage" if channel == "telegram" else None
     social.fake.wait_for(platform, method=method, where=to(sender))
     time.sleep(1.5)  # room for a second processing to show up, if there were one
@@ -263,6 +264,46 @@ def test_a_replayed_delivery_is_processed_once(social: Social, channel: str) -> 
     assert send(social, channel, sender, "hello again", new_mid).status_code == 200
     with social.admin() as client:
         wait_until("the second message", lambda: len(inbound(client, channel, sender)) == 2)
+
+
+def test_simultaneous_replays_are_stored_once(social: Social) -> None:
+    sender = key()
+    body = messenger_text(sender, f"mid.{key()}", "is anyone there?")
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        statuses = list(
+            pool.map(lambda _: social.hooks.meta("messenger", body).status_code, range(4))
+        )
+    assert statuses == [200] * 4
+    social.fake.wait_for("meta", where=to(sender))
+    time.sleep(1.5)
+    with social.admin() as client:
+        assert [m["text"] for m in inbound(client, "messenger", sender)] == ["is anyone there?"]
+    assert len(social.fake.received("meta", where=to(sender))) == 1
+
+
+def test_several_messages_in_one_delivery_are_stored_in_order(social: Social) -> None:
+    sender = key()
+    body = messenger_text(sender, f"mid.{key()}", "first")
+    events = body["entry"][0]["messaging"]
+    for n, text in enumerate(["second", "third"], start=1):
+        events.append(
+            {
+                **events[0],
+                "timestamp": events[0]["timestamp"] + n,
+                "message": {"mid": f"mid.{key()}", "text": text},
+            }
+        )
+    r = social.hooks.meta("messenger", body)
+    assert r.status_code == 200 and r.json() == {"received": 3}
+    with social.admin() as client:
+        stored = wait_until(
+            "three stored",
+            lambda: (
+                len(inbound(client, "messenger", sender)) == 3
+                and inbound(client, "messenger", sender)
+            ),
+        )
+    assert [m["text"] for m in stored] == ["first", "second", "third"]
 
 
 # -- an agent's reply reaches the customer on their platform ------------------------------
