@@ -329,3 +329,43 @@ def test_a_retry_after_longer_than_allowed_fails_at_once(fake: FakePlatforms) ->
             )
         )
     assert len(fake.received("meta", where=to("PSID-3600"))) == 1
+
+
+def test_an_image_goes_out_as_each_platforms_image_message(fake: FakePlatforms) -> None:
+    settings = settings_for(fake)
+    image = "https://shop.example/labels/RMA-000123.png"
+
+    async def send_all(client: httpx.AsyncClient) -> None:
+        await messenger.sender(settings, client, FAST).deliver(
+            outbound("messenger", "PSID-img", "Your label:", image=image, buttons=BUTTONS[:1])
+        )
+        await whatsapp.sender(settings, client, FAST).deliver(
+            outbound("whatsapp", "15550000009", "Your label:", image=image)
+        )
+        await telegram.sender(settings, client, FAST).deliver(
+            outbound("telegram", "4646", "Your label:", image=image)
+        )
+
+    run(send_all)
+    text, picture = fake.wait_for("meta", 2, where=to("PSID-img"))
+    assert text.body["message"] == {"text": "Your label:"}
+    assert picture.body["message"]["attachment"] == {"type": "image", "payload": {"url": image}}
+    assert [q["payload"] for q in picture.body["message"]["quick_replies"]] == ["/order_status"]
+    _, wa_picture = fake.wait_for("whatsapp", 2, where=to("15550000009"))
+    assert wa_picture.body["type"] == "image" and wa_picture.body["image"] == {"link": image}
+    (photo,) = fake.wait_for("telegram", method="sendPhoto", where=to("4646"))
+    assert photo.body == {"chat_id": "4646", "photo": image}
+
+
+def test_buttons_without_text_get_a_prompt(fake: FakePlatforms) -> None:
+    settings = settings_for(fake)
+    run(
+        lambda client: telegram.sender(settings, client, FAST).deliver(
+            outbound("telegram", "4747", "", buttons=BUTTONS[:2])
+        )
+    )
+    (call,) = fake.wait_for("telegram", method="sendMessage", where=to("4747"))
+    assert (
+        call.body["text"] == "Please choose:"
+        and len(call.body["reply_markup"]["inline_keyboard"]) == 2
+    )

@@ -148,6 +148,13 @@ def test_a_telegram_webhook_without_the_secret_token_is_refused_and_nothing_is_s
     assert social.fake.received("telegram", where=to(str(chat_id))) == []
 
 
+def test_a_signed_body_that_is_not_json_is_refused_and_nothing_is_stored(social: Social) -> None:
+    r = social.hooks.meta("messenger", b"entry=not-json")
+    assert r.status_code == 400 and r.json()["code"] == "malformed_json"
+    r = social.hooks.meta("messenger", b"[1, 2]")
+    assert r.status_code == 400 and r.json()["code"] == "malformed_json"
+
+
 @pytest.mark.parametrize("channel", META_CHANNELS)
 def test_meta_verification_handshake_echoes_the_challenge_only_for_our_token(
     social: Social, channel: str
@@ -418,3 +425,21 @@ def test_the_api_says_at_start_which_channels_are_on_and_never_logs_a_secret(
     for channel in ("messenger", "instagram", "whatsapp", "telegram"):
         assert f"channel {channel}: on" in log
     assert all(secret not in log for secret in SECRETS)
+
+
+def test_while_a_person_owns_the_conversation_the_bot_is_silent_on_the_platform(
+    social: Social,
+) -> None:
+    chat_id = str(numeric_key())
+    conversation_id = start_conversation(social, "telegram", chat_id)
+    agent_reply(social, conversation_id, "Hi, Alex here. What happened?")
+    social.fake.wait_for("telegram", 2, method="sendMessage", where=to(chat_id))
+    assert (
+        send(social, "telegram", chat_id, "my parcel is wet", str(numeric_key())).status_code == 200
+    )
+    with social.admin() as client:
+        wait_until("stored", lambda: len(inbound(client, "telegram", chat_id)) == 2)
+        conversation = conversation_of(client, "telegram", chat_id)
+    assert conversation is not None and conversation["mode"] == "human"
+    time.sleep(1.5)  # room for a bot answer to show up, if there were one
+    assert len(social.fake.received("telegram", "sendMessage", to(chat_id))) == 2
