@@ -261,6 +261,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     base = f"http://127.0.0.1:{args.port}"
     banner = f"""
 OpsDesk is running.
+  storefront     {base}/   (the demo shop: open the chat and ask "where is my order 10001?")
   ops API        {base}/docs   (admin key in {settings.var_dir / "secrets.json"})
   REST channel   {base}/webhooks/rest/webhook   (Rasa's REST shape, through the hub)
   website chat   {base}/socket.io/   (Rasa's socket.io protocol)
