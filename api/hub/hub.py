@@ -144,8 +144,9 @@ class Hub:
         try:
             await asyncio.wait_for(asyncio.shield(done), timeout)
         except TimeoutError:
-            log.warning("conversation %s: reply not ready after %.0f s", stored.conversation_id,
-                        timeout)
+            log.warning(
+                "conversation %s: reply not ready after %.0f s", stored.conversation_id, timeout
+            )
         finally:
             waiters = self._waiters.get(stored.message_id, [])
             if done in waiters:
@@ -192,9 +193,7 @@ class Hub:
     async def idle(self) -> None:
         """Wait until no conversation has work in progress (tests, shutdown)."""
         while self._workers or self._background:
-            await asyncio.gather(
-                *self._workers.values(), *self._background, return_exceptions=True
-            )
+            await asyncio.gather(*self._workers.values(), *self._background, return_exceptions=True)
 
     # -- inside -------------------------------------------------------------------------
 
@@ -214,8 +213,9 @@ class Hub:
     def _call_in_loop(self, fn: Callable[[str], None], conversation_id: str) -> None:
         loop = self._loop
         if loop is None or loop.is_closed():
-            log.warning("hub not running; %s for %s left to the next start", fn.__name__,
-                        conversation_id)
+            log.warning(
+                "hub not running; %s for %s left to the next start", fn.__name__, conversation_id
+            )
             return
         try:
             running = asyncio.get_running_loop()
@@ -280,8 +280,9 @@ class Hub:
                     try:
                         await self._process(turn)
                     except Exception:  # noqa: BLE001 - never lose the rest of the queue
-                        log.exception("conversation %s: message %s failed", conversation_id,
-                                      turn.message_id)
+                        log.exception(
+                            "conversation %s: message %s failed", conversation_id, turn.message_id
+                        )
                         await run_in_threadpool(
                             _answer_with, turn, [], "unanswered", "system", _unavailable()
                         )
@@ -302,15 +303,17 @@ class Hub:
         metadata = {"channel": turn.channel, "hub_message_id": turn.message_id}
         try:
             if turn.reset_pending:
-                await rasa.turn(conversation_id=turn.conversation_id, text=RESTART,
-                                metadata=metadata)
+                await rasa.turn(
+                    conversation_id=turn.conversation_id, text=RESTART, metadata=metadata
+                )
                 await run_in_threadpool(_reset_done, turn.conversation_id)
             replies = await rasa.turn(
                 conversation_id=turn.conversation_id, text=turn.text, metadata=metadata
             )
         except RasaUnavailable as exc:
-            log.warning("conversation %s: the assistant is unavailable (%s)",
-                        turn.conversation_id, exc)
+            log.warning(
+                "conversation %s: the assistant is unavailable (%s)", turn.conversation_id, exc
+            )
             if turn.text.strip() == HANDOFF_PAYLOAD:
                 await run_in_threadpool(_handoff_without_assistant, turn)
             else:
@@ -332,8 +335,9 @@ class Hub:
             )
         except RasaUnavailable as exc:
             # The restart is tried again before the customer's next message.
-            log.warning("conversation %s: no greeting after handback (%s)",
-                        turn.conversation_id, exc)
+            log.warning(
+                "conversation %s: no greeting after handback (%s)", turn.conversation_id, exc
+            )
             return
         await run_in_threadpool(_store_outbound, turn.conversation_id, replies, "bot", None)
         await self._deliver_pending(turn.conversation_id)
@@ -352,8 +356,12 @@ class Hub:
                 except CustomerOffline:
                     return  # kept pending; delivered when the customer is back
                 except Exception as exc:  # noqa: BLE001 - recorded on the message
-                    log.warning("conversation %s: delivery of %s failed: %s", conversation_id,
-                                outbound.message_id, exc)
+                    log.warning(
+                        "conversation %s: delivery of %s failed: %s",
+                        conversation_id,
+                        outbound.message_id,
+                        exc,
+                    )
                     await run_in_threadpool(
                         _mark_delivery, outbound.message_id, "failed", str(exc)[:300]
                     )
@@ -449,7 +457,10 @@ def _reset_done(conversation_id: str) -> None:
 
 
 def _add_replies(
-    db: Any, conversation: Conversation, replies: list[BotReply], author: str,
+    db: Any,
+    conversation: Conversation,
+    replies: list[BotReply],
+    author: str,
     in_reply_to: int | None,
 ) -> None:
     for reply in replies:

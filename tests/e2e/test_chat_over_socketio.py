@@ -107,17 +107,23 @@ async def test_order_status_return_handoff_live_agent_reply_and_handback(stack: 
         assert stack.scalar(
             "SELECT conversation_id FROM rmas WHERE rma_number = :n", n=rma.group(0)
         ) in (conversation["id"], None)
-        assert stack.scalar(
-            "SELECT count(*) FROM rmas r JOIN orders o ON o.id = r.order_id "
-            "WHERE o.number = 10003 AND r.rma_number = :n",
-            n=rma.group(0),
-        ) == 1
+        assert (
+            stack.scalar(
+                "SELECT count(*) FROM rmas r JOIN orders o ON o.id = r.order_id "
+                "WHERE o.number = 10003 AND r.rma_number = :n",
+                n=rma.group(0),
+            )
+            == 1
+        )
 
         # A handoff: the ticket names the hub's conversation, which a person owns at once.
         reply = await visitor.say("I want to talk to a real person")
-        if stack.scalar(
-            "SELECT count(*) FROM tickets WHERE conversation_id = :c", c=conversation["id"]
-        ) == 0:
+        if (
+            stack.scalar(
+                "SELECT count(*) FROM tickets WHERE conversation_id = :c", c=conversation["id"]
+            )
+            == 0
+        ):
             reply = await visitor.say("yes")
         assert any(w in reply.lower() for w in ("person", "team")), visitor.transcript
         assert conversation_of(stack, session_id)["mode"] == "human"

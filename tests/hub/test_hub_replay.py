@@ -99,8 +99,11 @@ async def test_a_burst_is_processed_and_delivered_in_stored_order(
     )
     await hub.idle()
     await hub.stop()
-    stored = [text for direction, text, _ in transcript_of("messenger", "psid-9")
-              if direction == "inbound"]
+    stored = [
+        text
+        for direction, text, _ in transcript_of("messenger", "psid-9")
+        if direction == "inbound"
+    ]
     assert sorted(stored) == sorted(texts)
     assert [c.message for c in in_process.calls] == stored
     assert [m.text for m in sender.delivered] == [f"echo: {t}" for t in stored]
@@ -121,5 +124,8 @@ async def test_messages_stored_before_a_restart_are_processed_at_start(
     await hub.stop()
     assert [m.text for m in sender.delivered] == ["echo: first", "echo: second"]
     assert [s for _, _, s in transcript_of("whatsapp", "+15550100")] == [
-        "answered", "answered", "sent", "sent"
+        "answered",
+        "answered",
+        "sent",
+        "sent",
     ]

@@ -128,13 +128,19 @@ def test_the_customer_who_verifies_an_order_becomes_the_conversations_customer(
     with hub.store.client("service") as api:
         wrong = api.post(
             "/api/v1/orders/lookup",
-            json={"conversation_id": conversation["id"], "order_number": "10001",
-                  "email": "someone@example.com"},
+            json={
+                "conversation_id": conversation["id"],
+                "order_number": "10001",
+                "email": "someone@example.com",
+            },
         )
         right = api.post(
             "/api/v1/orders/lookup",
-            json={"conversation_id": conversation["id"], "order_number": "10001",
-                  "postal_code": "94110"},
+            json={
+                "conversation_id": conversation["id"],
+                "order_number": "10001",
+                "postal_code": "94110",
+            },
         )
     assert wrong.status_code == 404 and right.status_code == 200
     assert hub.conversation_of("rest", sender)["customer_email"] == "jane.doe@example.com"

@@ -27,9 +27,7 @@ class Conversation(Base):
     customer_name: Mapped[str | None] = mapped_column(String(120))
     # Set when a person hands the conversation back: the assistant starts afresh (greets
     # again) instead of resuming whatever form it was in before the handoff.
-    bot_reset_pending: Mapped[bool] = mapped_column(
-        Boolean, default=False, server_default=false()
-    )
+    bot_reset_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     last_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
