@@ -156,3 +156,31 @@ def test_conversations_list_pages_and_filters_by_mode(hub: HubStore, rasa_up: St
     assert senders[0] in [c["channel_key"] for c in human["items"]]
     assert all(c["mode"] == "human" for c in human["items"])
     assert bad.status_code == 400 and bad.json()["code"] == "invalid_cursor"
+
+
+async def test_an_agent_takes_and_gives_back_a_conversation_without_a_ticket(
+    hub: HubStore, rasa_up: StandInRasa
+) -> None:
+    customer = ChatCustomer(hub.store.base_url)
+    session_id = await customer.connect()
+    try:
+        await customer.say("hi")
+        assert (await customer.next())["text"] == "echo: hi"
+        conversation = hub.conversation_of("socketio", session_id)
+        with hub.store.client("agent") as api:
+            taken = api.patch(f"/api/v1/conversations/{conversation['id']}", json={"mode": "human"})
+            assert taken.status_code == 200 and taken.json()["mode"] == "human"
+            await customer.say("is the bot gone?")
+            await customer.nothing_for(1.0)
+            given = api.patch(f"/api/v1/conversations/{conversation['id']}", json={"mode": "bot"})
+            assert given.status_code == 200 and given.json()["mode"] == "bot"
+            assert (
+                api.patch(
+                    f"/api/v1/conversations/{conversation['id']}", json={"mode": "away"}
+                ).status_code
+                == 422
+            )
+        assert (await customer.next())["text"] == GREETING
+    finally:
+        await customer.close()
+    assert rasa_up.messages_of(conversation["id"]) == ["hi", "/restart", "/greet"]

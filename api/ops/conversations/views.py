@@ -71,6 +71,11 @@ class ConversationView(ConversationSummary):
     open_ticket_id: int | None
 
 
+class ModeChange(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"mode": "bot"}]})
+    mode: str = Field(pattern="^(bot|human)$")
+
+
 class AgentReply(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -191,3 +196,20 @@ def post_agent_reply(
     db.commit()
     get_hub().deliver_soon(conversation.id)
     return MessageView.model_validate(message)
+
+
+@router.patch("/{conversation_id}", response_model=ConversationView)
+def change_mode(
+    conversation_id: str, body: ModeChange, db: DbSession, who: Staff
+) -> ConversationView:
+    """Take a conversation (`human`: the assistant falls silent) or give it back (`bot`: the
+    assistant starts afresh and greets the customer), with or without a ticket. Resolving the
+    conversation's ticket gives it back too."""
+    begin_write(db)
+    conversation = service.get_or_raise(db_session=db, conversation_id=conversation_id[:120])
+    handed_back = conversation.mode == "human" and body.mode == "bot"
+    service.set_mode(db_session=db, conversation_id=conversation.id, mode=body.mode, actor=who.name)
+    db.commit()
+    if handed_back:
+        get_hub().handed_back(conversation.id)
+    return get_conversation(conversation.id, db, who)
