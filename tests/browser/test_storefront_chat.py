@@ -209,3 +209,32 @@ def test_person_takes_over_and_replies_live(widget: ChatWidget, stack: Stack) ->
     expect(widget.log.locator(".odw-msg--agent .odw-author")).to_have_text("Alex · Fernhill team")
     expect(widget.messages("customer").last).to_have_text("Thanks Alex, it's about order 10001")
     expect(widget.status).to_have_attribute("data-state", "human", timeout=REPLY_TIMEOUT_MS)
+
+
+def test_a_message_written_offline_is_sent_on_reconnect(widget: ChatWidget, stack: Stack) -> None:
+    page = widget.page
+    widget.open()
+    widget.wait_for_greeting()
+
+    page.context.set_offline(True)
+    expect(widget.status).to_have_attribute("data-state", "offline")
+    widget.say(QUESTION)
+    pending = widget.log.locator(".odw-msg--customer").last
+    expect(pending).to_have_class("odw-msg odw-msg--customer odw-msg--pending")
+    expect(pending.locator(".odw-note")).to_be_visible()
+
+    page.context.set_offline(False)
+    expect(widget.status).to_have_attribute("data-state", "online", timeout=REPLY_TIMEOUT_MS)
+    expect(pending).to_have_class("odw-msg odw-msg--customer")
+    widget.wait_for_reply("UPS", tracking_number(stack))
+    # Sent once, after the same session was confirmed again.
+    session_id = widget.session_id()
+    conversation_id, _mode, _count = conversation_of(stack, session_id)
+    assert (
+        stack.scalar(
+            "SELECT count(*) FROM messages WHERE conversation_id = :c AND text = :t",
+            c=conversation_id,
+            t=QUESTION,
+        )
+        == 1
+    )
