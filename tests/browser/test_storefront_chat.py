@@ -175,6 +175,9 @@ def test_person_takes_over_and_replies_live(widget: ChatWidget, stack: Stack) ->
     widget.say("I'd like to talk to a person please")
     widget.wait_for_reply("person")
     conversation_id, _mode, _count = conversation_of(stack, widget.session_id())
+    # The customer closes the chat and goes on browsing; the reply finds them anyway.
+    widget.page.keyboard.press("Escape")
+    expect(widget.panel).to_be_hidden()
 
     engine = sa.create_engine(stack.db_url)
     try:
@@ -191,6 +194,11 @@ def test_person_takes_over_and_replies_live(widget: ChatWidget, stack: Stack) ->
     )
     assert r.status_code == 201, r.text
 
+    badge = widget.page.locator("#odw-unread")
+    expect(badge).to_have_text("1", timeout=10_000)
+    expect(widget.launcher).to_have_attribute("aria-label", "Chat with us, 1 new")
+    widget.launcher.click()
+    expect(badge).to_be_hidden()
     agent = widget.log.locator(".odw-msg--agent")
     expect(agent.locator(".odw-bubble")).to_have_text(
         "Hi, I'm Alex from the Fernhill team. How can I help?", timeout=10_000
