@@ -322,7 +322,7 @@ class Hub:
                 )
         else:
             await run_in_threadpool(_answer_with, turn, replies, "answered", "bot", [])
-        await self._deliver_pending(turn.conversation_id)
+        await self._deliver_pending(turn.conversation_id, turn.channel)
 
     async def _restart_and_greet(self, turn: Turn) -> None:
         rasa = self._rasa_client()
@@ -340,34 +340,44 @@ class Hub:
             )
             return
         await run_in_threadpool(_store_outbound, turn.conversation_id, replies, "bot", None)
-        await self._deliver_pending(turn.conversation_id)
+        await self._deliver_pending(turn.conversation_id, turn.channel)
 
-    async def _deliver_pending(self, conversation_id: str) -> None:
+    async def _deliver_pending(self, conversation_id: str, channel: str | None = None) -> None:
         """Send the conversation's pending messages in order through its channel's sender;
-        without a sender (REST) they wait for the customer's next request."""
+        without a sender (REST) they wait for the customer's next request. The outcomes are
+        written in one transaction after the run (a crash in between sends them again)."""
+        if channel is not None and channel not in self._senders:
+            return
         async with self._delivery_locks.hold(conversation_id):
-            channel, pending = await run_in_threadpool(_pending_for_delivery, conversation_id)
-            sender = self._senders.get(channel)
+            stored_channel, pending = await run_in_threadpool(
+                _pending_for_delivery, conversation_id
+            )
+            sender = self._senders.get(stored_channel)
             if sender is None:
                 return
-            for outbound in pending:
-                try:
-                    await sender.deliver(outbound)
-                except CustomerOffline:
-                    return  # kept pending; delivered when the customer is back
-                except Exception as exc:  # noqa: BLE001 - recorded on the message
-                    log.warning(
-                        "conversation %s: delivery of %s failed: %s",
-                        conversation_id,
-                        outbound.message_id,
-                        exc,
-                    )
-                    await run_in_threadpool(
-                        _mark_delivery, outbound.message_id, "failed", str(exc)[:300]
-                    )
-                    continue
-                await run_in_threadpool(_mark_delivery, outbound.message_id, "sent", None)
-                await self._notify("delivered", conversation_id, outbound.message_id)
+            outcomes: list[tuple[int, str, str | None]] = []
+            try:
+                for outbound in pending:
+                    try:
+                        await sender.deliver(outbound)
+                    except CustomerOffline:
+                        break  # kept pending; delivered when the customer is back
+                    except Exception as exc:  # noqa: BLE001 - recorded on the message
+                        log.warning(
+                            "conversation %s: delivery of %s failed: %s",
+                            conversation_id,
+                            outbound.message_id,
+                            exc,
+                        )
+                        outcomes.append((outbound.message_id, "failed", str(exc)[:300]))
+                        continue
+                    outcomes.append((outbound.message_id, "sent", None))
+            finally:
+                if outcomes:
+                    await run_in_threadpool(_mark_deliveries, outcomes)
+            for message_id, state, _error in outcomes:
+                if state == "sent":
+                    await self._notify("delivered", conversation_id, message_id)
 
     async def redeliver(self, conversation_id: str) -> None:
         """Deliver what is still pending (a customer reconnected)."""
@@ -561,15 +571,18 @@ def outbound_of(conversation: Conversation, message: Message) -> OutboundMessage
     )
 
 
-def _mark_delivery(message_id: int, state: str, error: str | None) -> None:
+def _mark_deliveries(outcomes: list[tuple[int, str, str | None]]) -> None:
+    """(message id, sent | failed, error) of one delivery run."""
     with session_scope() as db:
         begin_write(db)
-        message = db.get(Message, message_id)
-        if message is not None:
-            message.state = state
-            message.delivery_error = error
-            if state == "sent":
-                message.delivered_at = utcnow()
+        now = utcnow()
+        for message_id, state, error in outcomes:
+            message = db.get(Message, message_id)
+            if message is not None:
+                message.state = state
+                message.delivery_error = error
+                if state == "sent":
+                    message.delivered_at = now
 
 
 def _take_pending(conversation_id: str, message_id: int) -> list[Message]:
