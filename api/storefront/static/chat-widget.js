@@ -157,7 +157,7 @@
     } else if (!state.confirmed) {
       text = "Reconnecting… your messages will be sent when we're back"; kind = "offline";
     } else if (state.mode === "human") {
-      text = "A person from our team is with you"; kind = "human";
+      text = "A person from our team will reply"; kind = "human";
     } else {
       text = "Online · we reply in seconds"; kind = "online";
     }
