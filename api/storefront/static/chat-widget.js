@@ -290,13 +290,23 @@
       var next = state.outbox.shift();
       var body = { message: next.message, session_id: state.sessionId };
       if (next.title) body.button_title = next.title;
-      state.socket.emit("user_uttered", body);
+      state.socket.emit("user_uttered", body, acknowledged(next.item));
       if (next.item) {
         next.item.classList.remove("odw-msg--pending");
         var note = next.item.querySelector(".odw-note");
         if (note) note.remove();
       }
     }
+  }
+
+  function acknowledged(item) {
+    // The hub acks a stored message with its transcript id (stock Rasa servers send none).
+    return function (ack) {
+      if (item && ack && ack.message_id != null) {
+        noteId(ack.message_id);
+        item.setAttribute("data-id", String(ack.message_id));
+      }
+    };
   }
 
   function send(message, title) {
