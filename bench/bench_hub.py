@@ -6,12 +6,14 @@ time, against api + actions + `rasa run` with the trained model on loopback.
 Two phases in the same run, with the same customers and flows:
   1. direct: every customer talks to Rasa's own REST channel (the floor);
   2. hub: half the customers over the hub's REST channel, half over its socket.io channel.
-A turn is the time from sending a message to its (first) answer. Afterwards every hub
-conversation's transcript is read back through the ops API: a customer message not answered,
-an answer not delivered, or messages stored in another order than sent count as lost or
-reordered.
+A turn is the time from sending a message to its (first) answer; turns/s and the latencies
+count answered turns. `unanswered`: Rasa answered nothing (direct) or did not answer within
+the hub's timeout, so the hub told the customer it is briefly unavailable. Afterwards every
+hub conversation's transcript is read back through the ops API: a message sent but not
+stored, stored but never processed, or an answer stored but not delivered is `lost`; messages
+stored, or answers delivered, in another order than sent are `reordered`.
 
-    .venv/bin/opsdesk bench --only hub -- --customers 100 --seconds 60
+    .venv/bin/opsdesk bench --only hub -- --customers 100 --seconds 60 --think 2
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import secrets
 import shutil
 import socket
@@ -37,6 +40,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api import cli  # noqa: E402
+from api.hub.hub import UNAVAILABLE_TEXT  # noqa: E402
 from bench.common import machine, percentile  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -65,13 +69,15 @@ def free_port() -> int:
 class Tally:
     latencies_ms: list[float] = field(default_factory=list)
     errors: int = 0
-    lost: int = 0  # a message that got no answer
+    unanswered: int = 0  # nothing from Rasa, or the hub's "briefly unavailable"
+    lost: int = 0  # sent and never stored, processed or answered
     reordered: int = 0  # an answer that arrived before the answer to an earlier message
     sent: dict[str, list[str]] = field(default_factory=dict)  # channel key -> texts in order
 
     def merge(self, other: Tally) -> None:
         self.latencies_ms += other.latencies_ms
         self.errors += other.errors
+        self.unanswered += other.unanswered
         self.lost += other.lost
         self.reordered += other.reordered
         self.sent.update(other.sent)
@@ -82,18 +88,24 @@ def row(name: str, customers: int, seconds: float, tally: Tally) -> str:
     return (
         f"| {name} | {customers} | {len(lat) / seconds:,.1f} | {percentile(lat, 0.5):.1f} | "
         f"{percentile(lat, 0.95):.1f} | {percentile(lat, 0.99):.1f} | {tally.errors} | "
-        f"{tally.lost} | {tally.reordered} |"
+        f"{tally.unanswered} | {tally.lost} | {tally.reordered} |"
     )
 
 
 HEADER = (
-    "| path | customers | turns/s | p50 ms | p95 ms | p99 ms | errors | lost | reordered |\n"
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    "| path | customers | turns/s | p50 ms | p95 ms | p99 ms | errors | unanswered | lost "
+    "| reordered |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 )
 
 
+async def think(seconds: float) -> None:
+    """A customer reads the answer before writing again (0.5 to 1.5 times `seconds`)."""
+    if seconds:
+        await asyncio.sleep(seconds * random.uniform(0.5, 1.5))
+
+
 async def rest_customer(
-    client: httpx.AsyncClient, url: str, key: str, index: int, until: float
+    client: httpx.AsyncClient, url: str, key: str, index: int, until: float, pause: float
 ) -> Tally:
     tally = Tally(sent={key: []})
     turn = index
@@ -109,12 +121,16 @@ async def rest_customer(
             if r.status_code != 200:
                 tally.errors += 1
                 continue
-            tally.latencies_ms.append((time.perf_counter() - started) * 1000)
+            elapsed = (time.perf_counter() - started) * 1000
             replies = r.json()
-            if not any(x.get("text") for x in replies):
-                tally.lost += 1
+            texts = [x.get("text") for x in replies if x.get("text")]
+            if not texts or texts == [UNAVAILABLE_TEXT]:
+                tally.unanswered += 1
+            else:
+                tally.latencies_ms.append(elapsed)
             if any(x.get("recipient_id") != key for x in replies):
                 tally.errors += 1
+            await think(pause)
         turn += 1
     return tally
 
@@ -123,7 +139,7 @@ class SocketCustomer:
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
         self.sio = socketio.AsyncClient(reconnection=False)
-        self.answers: dict[int, asyncio.Future[float]] = {}
+        self.answers: dict[int, asyncio.Future[tuple[float, str]]] = {}
         self.answered_order: list[int] = []
         self.session_id = ""
 
@@ -136,7 +152,7 @@ class SocketCustomer:
                 self.answered_order.append(reply_to)
             future = self.answers.get(reply_to)
             if future is not None and not future.done():
-                future.set_result(time.perf_counter())
+                future.set_result((time.perf_counter(), event.get("text") or ""))
 
     async def connect(self) -> None:
         confirmed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
@@ -145,7 +161,7 @@ class SocketCustomer:
         await self.sio.emit("session_request", {"session_id": None})
         self.session_id = await asyncio.wait_for(confirmed, 30)
 
-    async def send(self, text: str) -> tuple[int, float, asyncio.Future[float]]:
+    async def send(self, text: str) -> tuple[int, float, asyncio.Future[tuple[float, str]]]:
         started = time.perf_counter()
         ack = await self.sio.call(
             "user_uttered", {"message": text, "session_id": self.session_id}, timeout=30
@@ -155,7 +171,7 @@ class SocketCustomer:
         return message_id, started, future
 
 
-async def socket_customer(base_url: str, index: int, until: float) -> Tally:
+async def socket_customer(base_url: str, index: int, until: float, pause: float) -> Tally:
     customer = SocketCustomer(base_url)
     tally = Tally()
     try:
@@ -180,11 +196,15 @@ async def socket_customer(base_url: str, index: int, until: float) -> Tally:
             for message_id, started, future in pending:
                 ids.append(message_id)
                 try:
-                    answered = await asyncio.wait_for(future, TURN_TIMEOUT)
+                    answered, text = await asyncio.wait_for(future, TURN_TIMEOUT)
                 except TimeoutError:
                     tally.lost += 1
                     continue
-                tally.latencies_ms.append((answered - started) * 1000)
+                if text == UNAVAILABLE_TEXT:
+                    tally.unanswered += 1
+                else:
+                    tally.latencies_ms.append((answered - started) * 1000)
+            await think(pause)
             turn += 1
     finally:
         await customer.sio.disconnect()
@@ -195,14 +215,14 @@ async def socket_customer(base_url: str, index: int, until: float) -> Tally:
     return tally
 
 
-async def phase_direct(rasa_url: str, customers: int, seconds: float) -> Tally:
+async def phase_direct(rasa_url: str, customers: int, seconds: float, pause: float) -> Tally:
     until = time.monotonic() + seconds
     limits = httpx.Limits(max_connections=customers + 10)
     async with httpx.AsyncClient(timeout=TURN_TIMEOUT, limits=limits) as client:
         url = f"{rasa_url}/webhooks/rest/webhook"
         results = await asyncio.gather(
             *(
-                rest_customer(client, url, f"direct-{i}-{secrets.token_hex(4)}", i, until)
+                rest_customer(client, url, f"direct-{i}-{secrets.token_hex(4)}", i, until, pause)
                 for i in range(customers)
             )
         )
@@ -212,17 +232,19 @@ async def phase_direct(rasa_url: str, customers: int, seconds: float) -> Tally:
     return total
 
 
-async def phase_hub(api_url: str, customers: int, seconds: float) -> tuple[Tally, Tally]:
+async def phase_hub(
+    api_url: str, customers: int, seconds: float, pause: float
+) -> tuple[Tally, Tally]:
     rest_n = customers // 2
     until = time.monotonic() + seconds
     limits = httpx.Limits(max_connections=customers + 10)
     async with httpx.AsyncClient(timeout=TURN_TIMEOUT, limits=limits) as client:
         url = f"{api_url}/webhooks/rest/webhook"
         rest = [
-            rest_customer(client, url, f"hub-{i}-{secrets.token_hex(4)}", i, until)
+            rest_customer(client, url, f"hub-{i}-{secrets.token_hex(4)}", i, until, pause)
             for i in range(rest_n)
         ]
-        sockets = [socket_customer(api_url, i, until) for i in range(customers - rest_n)]
+        sockets = [socket_customer(api_url, i, until, pause) for i in range(customers - rest_n)]
         results = await asyncio.gather(*rest, *sockets)
     rest_total, socket_total = Tally(), Tally()
     for tally in results[:rest_n]:
@@ -232,9 +254,10 @@ async def phase_hub(api_url: str, customers: int, seconds: float) -> tuple[Tally
     return rest_total, socket_total
 
 
-def audit(api_url: str, agent_key: str, channel: str, tally: Tally) -> tuple[int, int]:
-    """Read every conversation back: (lost, reordered) as the transcripts show them."""
-    lost = reordered = 0
+def audit(api_url: str, agent_key: str, channel: str, tally: Tally) -> tuple[int, int, int]:
+    """Read every conversation back: (lost, reordered, waiting) as the transcripts show them;
+    `waiting`: answers kept pending for a socket.io customer who left before they were ready."""
+    lost = reordered = waiting = 0
     with httpx.Client(
         base_url=api_url, headers={"Authorization": f"Bearer {agent_key}"}, timeout=60
     ) as api:
@@ -262,13 +285,13 @@ def audit(api_url: str, agent_key: str, channel: str, tally: Tally) -> tuple[int
             inbound = [m for m in messages if m["direction"] == "inbound"]
             if [m["text"] for m in inbound] != sent:
                 reordered += 1
-            lost += sum(1 for m in inbound if m["state"] != "answered")
-            lost += sum(
-                1 for m in messages if m["direction"] == "outbound" and m["state"] != "sent"
-            )
+            lost += sum(1 for m in inbound if m["state"] not in ("answered", "unanswered"))
+            outbound = [m for m in messages if m["direction"] == "outbound"]
+            lost += sum(1 for m in outbound if m["state"] == "failed")
+            waiting += sum(1 for m in outbound if m["state"] == "pending")
             answered = [m["in_reply_to"] for m in messages if m["direction"] == "outbound"]
             reordered += sum(1 for a, b in zip(answered, answered[1:], strict=False) if b < a)
-    return lost, reordered
+    return lost, reordered, waiting
 
 
 def fresh_database(backend: str, work: Path) -> tuple[str, str | None]:
@@ -295,13 +318,24 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=60.0, help="length of each phase")
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument(
+        "--think", type=float, default=0.0, help="seconds a customer waits between turns"
+    )
+    parser.add_argument(
+        "--rasa-timeout", type=float, default=20.0, help="OPSDESK_RASA_TIMEOUT_SECONDS of the api"
+    )
     args = parser.parse_args()
     print(f"machine: {machine()}")
     model = cli.train()
     work = Path(tempfile.mkdtemp(prefix="opsdesk-bench-hub-"))
     url, created = fresh_database(args.backend, work)
     keys = {f"OPSDESK_{r}_KEY": secrets.token_urlsafe(24) for r in ("ADMIN", "SERVICE", "AGENT")}
-    overrides = {"OPSDESK_VAR_DIR": str(work / "var"), "OPSDESK_DATABASE_URL": url, **keys}
+    overrides = {
+        "OPSDESK_VAR_DIR": str(work / "var"),
+        "OPSDESK_DATABASE_URL": url,
+        "OPSDESK_RASA_TIMEOUT_SECONDS": str(args.rasa_timeout),
+        **keys,
+    }
     procs: dict[str, subprocess.Popen] = {}
     try:
         subprocess.run(
@@ -318,16 +352,21 @@ def main() -> None:
         api_url, rasa_url = f"http://127.0.0.1:{ports[0]}", f"http://127.0.0.1:{ports[1]}"
         print(
             f"{args.backend} ops database; model {model.name}; api, actions and rasa on loopback "
-            f"(one process each); {args.customers} customers, {args.seconds:.0f} s per phase; "
+            f"(one process each); {args.customers} customers, {args.seconds:.0f} s per phase, "
+            f"{args.think:g} s between turns; hub timeout {args.rasa_timeout:g} s; "
             "the load generator runs on the same machine"
         )
-        asyncio.run(phase_direct(rasa_url, 10, 5))  # warm the model and the action server
-        direct = asyncio.run(phase_direct(rasa_url, args.customers, args.seconds))
-        hub_rest, hub_socket = asyncio.run(phase_hub(api_url, args.customers, args.seconds))
+        asyncio.run(phase_direct(rasa_url, 10, 5, 0))  # warm the model and the action server
+        direct = asyncio.run(phase_direct(rasa_url, args.customers, args.seconds, args.think))
+        hub_rest, hub_socket = asyncio.run(
+            phase_hub(api_url, args.customers, args.seconds, args.think)
+        )
         for channel, tally in (("rest", hub_rest), ("socketio", hub_socket)):
-            lost, reordered = audit(api_url, keys["OPSDESK_AGENT_KEY"], channel, tally)
+            lost, reordered, waiting = audit(api_url, keys["OPSDESK_AGENT_KEY"], channel, tally)
             tally.lost += lost
             tally.reordered += reordered
+            if waiting:
+                print(f"{channel}: {waiting} answers kept pending for customers who had left")
         hub = Tally()
         hub.merge(hub_rest)
         hub.merge(hub_socket)

@@ -15,10 +15,10 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
+import anyio
 from sqlalchemy.exc import IntegrityError
-from starlette.concurrency import run_in_threadpool
 
 from api.db import begin_write, session_scope, utcnow
 from api.hub.messages import ChannelSender, CustomerOffline, InboundMessage, OutboundMessage
@@ -39,8 +39,13 @@ UNAVAILABLE_TEXT = (
 )
 UNAVAILABLE_BUTTONS = [{"title": "Talk to a person", "payload": HANDOFF_PAYLOAD}]
 MAX_TEXT_CHARS = 4000
+# Threads the hub's database work may hold at once: the ops API's own routes (which the action
+# server calls in the middle of a turn) keep the rest of the pool, and SQLite takes one
+# writer at a time anyway.
+DB_THREADS = 8
 
 Listener = Callable[[str, str, int | None], Awaitable[None]]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,7 @@ class Hub:
         self._rasa: RasaClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._background: set[asyncio.Task[Any]] = set()
+        self._db_threads: anyio.CapacityLimiter | None = None
 
     # -- what channels call -------------------------------------------------------------
 
@@ -120,7 +126,7 @@ class Hub:
         """`receive`, telling the caller where the message went."""
         self._bind_loop()
         async with self._store_locks.hold((message.channel, message.channel_key)):
-            stored = await run_in_threadpool(_store_inbound, message)
+            stored = await self._db(_store_inbound, message)
         if not stored.replayed:
             self._kick(stored.conversation_id)
             await self._notify("message", stored.conversation_id, stored.message_id)
@@ -133,7 +139,7 @@ class Hub:
         marked sent. Returns the conversation id and those messages."""
         self._bind_loop()
         async with self._store_locks.hold((message.channel, message.channel_key)):
-            stored = await run_in_threadpool(_store_inbound, message)
+            stored = await self._db(_store_inbound, message)
             done = self._loop_or_raise().create_future()
             self._waiters.setdefault(stored.message_id, []).append(done)
         if stored.replayed:
@@ -153,7 +159,7 @@ class Hub:
                 waiters.remove(done)
                 if not waiters:
                     self._waiters.pop(stored.message_id, None)
-        replies = await run_in_threadpool(_take_pending, stored.conversation_id, stored.message_id)
+        replies = await self._db(_take_pending, stored.conversation_id, stored.message_id)
         return stored.conversation_id, replies
 
     # -- what the ops API calls ---------------------------------------------------------
@@ -178,7 +184,7 @@ class Hub:
     async def start(self) -> None:
         """Bind to the running loop and resume conversations with messages left unprocessed."""
         self._bind_loop()
-        for conversation_id in await run_in_threadpool(_unprocessed_conversations):
+        for conversation_id in await self._db(_unprocessed_conversations):
             self._kick(conversation_id)
 
     async def stop(self) -> None:
@@ -204,6 +210,13 @@ class Hub:
             self._workers.clear()
             self._background.clear()
             self._rasa = None
+            self._db_threads = anyio.CapacityLimiter(DB_THREADS)
+
+    async def _db(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run one of the database functions below in a worker thread."""
+        if self._db_threads is None:
+            self._db_threads = anyio.CapacityLimiter(DB_THREADS)
+        return await anyio.to_thread.run_sync(fn, *args, limiter=self._db_threads)
 
     def _loop_or_raise(self) -> asyncio.AbstractEventLoop:
         if self._loop is None:
@@ -267,7 +280,7 @@ class Hub:
             while conversation_id in self._again:
                 self._again.discard(conversation_id)
                 while True:
-                    turn = await run_in_threadpool(_next_turn, conversation_id)
+                    turn = await self._db(_next_turn, conversation_id)
                     if turn is None:
                         break
                     if turn.message_id is None:
@@ -283,7 +296,7 @@ class Hub:
                         log.exception(
                             "conversation %s: message %s failed", conversation_id, turn.message_id
                         )
-                        await run_in_threadpool(
+                        await self._db(
                             _answer_with, turn, [], "unanswered", "system", _unavailable()
                         )
                         await self._deliver_pending(conversation_id)
@@ -297,7 +310,7 @@ class Hub:
         assert turn.message_id is not None
         if turn.mode == "human":
             # A person owns the conversation: the assistant stays silent.
-            await run_in_threadpool(_set_inbound_state, turn.message_id, "queued")
+            await self._db(_set_inbound_state, turn.message_id, "queued")
             return
         rasa = self._rasa_client()
         metadata = {"channel": turn.channel, "hub_message_id": turn.message_id}
@@ -306,7 +319,7 @@ class Hub:
                 await rasa.turn(
                     conversation_id=turn.conversation_id, text=RESTART, metadata=metadata
                 )
-                await run_in_threadpool(_reset_done, turn.conversation_id)
+                await self._db(_reset_done, turn.conversation_id)
             replies = await rasa.turn(
                 conversation_id=turn.conversation_id, text=turn.text, metadata=metadata
             )
@@ -315,13 +328,11 @@ class Hub:
                 "conversation %s: the assistant is unavailable (%s)", turn.conversation_id, exc
             )
             if turn.text.strip() == HANDOFF_PAYLOAD:
-                await run_in_threadpool(_handoff_without_assistant, turn)
+                await self._db(_handoff_without_assistant, turn)
             else:
-                await run_in_threadpool(
-                    _answer_with, turn, [], "unanswered", "system", _unavailable()
-                )
+                await self._db(_answer_with, turn, [], "unanswered", "system", _unavailable())
         else:
-            await run_in_threadpool(_answer_with, turn, replies, "answered", "bot", [])
+            await self._db(_answer_with, turn, replies, "answered", "bot", [])
         await self._deliver_pending(turn.conversation_id, turn.channel)
 
     async def _restart_and_greet(self, turn: Turn) -> None:
@@ -329,7 +340,7 @@ class Hub:
         metadata = {"channel": turn.channel}
         try:
             await rasa.turn(conversation_id=turn.conversation_id, text=RESTART, metadata=metadata)
-            await run_in_threadpool(_reset_done, turn.conversation_id)
+            await self._db(_reset_done, turn.conversation_id)
             replies = await rasa.turn(
                 conversation_id=turn.conversation_id, text=GREET, metadata=metadata
             )
@@ -339,7 +350,7 @@ class Hub:
                 "conversation %s: no greeting after handback (%s)", turn.conversation_id, exc
             )
             return
-        await run_in_threadpool(_store_outbound, turn.conversation_id, replies, "bot", None)
+        await self._db(_store_outbound, turn.conversation_id, replies, "bot", None)
         await self._deliver_pending(turn.conversation_id, turn.channel)
 
     async def _deliver_pending(self, conversation_id: str, channel: str | None = None) -> None:
@@ -349,9 +360,7 @@ class Hub:
         if channel is not None and channel not in self._senders:
             return
         async with self._delivery_locks.hold(conversation_id):
-            stored_channel, pending = await run_in_threadpool(
-                _pending_for_delivery, conversation_id
-            )
+            stored_channel, pending = await self._db(_pending_for_delivery, conversation_id)
             sender = self._senders.get(stored_channel)
             if sender is None:
                 return
@@ -374,7 +383,7 @@ class Hub:
                     outcomes.append((outbound.message_id, "sent", None))
             finally:
                 if outcomes:
-                    await run_in_threadpool(_mark_deliveries, outcomes)
+                    await self._db(_mark_deliveries, outcomes)
             for message_id, state, _error in outcomes:
                 if state == "sent":
                     await self._notify("delivered", conversation_id, message_id)

@@ -144,3 +144,16 @@ def test_the_customer_who_verifies_an_order_becomes_the_conversations_customer(
         )
     assert wrong.status_code == 404 and right.status_code == 200
     assert hub.conversation_of("rest", sender)["customer_email"] == "jane.doe@example.com"
+
+
+def test_the_kpis_count_the_hubs_conversations_and_escalations(
+    hub: HubStore, rasa_up: StandInRasa
+) -> None:
+    with hub.store.client("admin") as api:
+        before = api.get("/api/v1/metrics/kpis").json()["service"]
+    hub.rest(new_sender(), "hi")
+    hub.rest(new_sender(), "a person please")
+    with hub.store.client("admin") as api:
+        after = api.get("/api/v1/metrics/kpis").json()["service"]
+    assert after["conversations"] == before["conversations"] + 2
+    assert after["escalated_conversations"] == before["escalated_conversations"] + 1
