@@ -25,7 +25,7 @@ SOCKET_PATH = "/socket.io/"
 # refused here, so no request leaves the shop.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; connect-src 'self'; font-src 'self'; "
+    "img-src 'self' data:; connect-src 'self'; font-src 'self' data:; "
     "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 )
 PAGE_HEADERS = {
