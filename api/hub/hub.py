@@ -302,6 +302,8 @@ class Hub:
                         await self._deliver_pending(conversation_id)
                     finally:
                         self._resolve(turn.message_id)
+        except Exception:  # noqa: BLE001 - the database failed; the next message resumes
+            log.exception("conversation %s: worker stopped", conversation_id)
         finally:
             self._workers.pop(conversation_id, None)
             self._greet.discard(conversation_id)
@@ -595,15 +597,16 @@ def _mark_deliveries(outcomes: list[tuple[int, str, str | None]]) -> None:
 
 
 def _take_pending(conversation_id: str, message_id: int) -> list[Message]:
-    """The replies to `message_id` and the pending messages that answer no message in
-    particular (a person's, the greeting after a handback), marked sent: the caller hands
-    them over in its answer. Replies to another message wait for that message's answer."""
+    """The replies to `message_id` and to earlier messages (ready after their own request
+    gave up waiting), and the pending messages that answer no message in particular (a
+    person's, the greeting after a handback), marked sent: the caller hands them over in its
+    answer. Replies to later messages wait for those messages' own answers."""
     with session_scope() as db:
         begin_write(db)
         pending = [
             m
             for m in conversations.pending_outbound(db_session=db, conversation_id=conversation_id)
-            if m.in_reply_to in (None, message_id)
+            if m.in_reply_to is None or m.in_reply_to <= message_id
         ]
         now = utcnow()
         for message in pending:
