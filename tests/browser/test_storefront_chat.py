@@ -163,6 +163,12 @@ def test_phone_sized_screen(browser: Browser, base_url: str, stack: Stack) -> No
     assert newest["y"] >= 0 and newest["y"] + newest["height"] <= form["y"] + 1
     assert widget.input.evaluate("e => getComputedStyle(e).fontSize") == "16px"  # no zoom-in
     save_screenshot(page, "widget-phone.png")
+    # Full screen, Tab cycles within the chat instead of wandering into the hidden page.
+    page.locator("#odw-send").focus()
+    page.keyboard.press("Tab")
+    expect(page.locator("#odw-close")).to_be_focused()
+    page.keyboard.press("Shift+Tab")
+    expect(page.locator("#odw-send")).to_be_focused()
     widget.page.locator("#odw-close").tap()
     expect(widget.panel).to_be_hidden()
     context.close()

@@ -357,8 +357,22 @@
 
   launcher.addEventListener("click", function () { if (isOpen()) close(); else open(); });
   closeButton.addEventListener("click", close);
+  var fullScreen = window.matchMedia ? window.matchMedia("(max-width: 480px)") : null;
   panel.addEventListener("keydown", function (event) {
-    if (event.key === "Escape") { event.preventDefault(); close(); }
+    if (event.key === "Escape") { event.preventDefault(); close(); return; }
+    // Full screen on a phone the page behind is hidden: Tab cycles within the chat.
+    if (event.key !== "Tab" || !fullScreen || !fullScreen.matches) return;
+    var focusable = Array.prototype.filter.call(
+      panel.querySelectorAll("button, input, [tabindex='0'], a[href]"),
+      function (el) { return el.offsetParent !== null && !el.disabled; }
+    );
+    if (!focusable.length) return;
+    var first = focusable[0], last = focusable[focusable.length - 1];
+    if (event.shiftKey && document.activeElement === first) {
+      event.preventDefault(); last.focus();
+    } else if (!event.shiftKey && document.activeElement === last) {
+      event.preventDefault(); first.focus();
+    }
   });
   form.addEventListener("submit", function (event) {
     event.preventDefault();
