@@ -182,9 +182,18 @@ class Hub:
     # -- life cycle -----------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Bind to the running loop and resume conversations with messages left unprocessed."""
+        """Bind to the running loop and resume, in the background, conversations with
+        messages left unprocessed (the api starts even while the database is down)."""
         self._bind_loop()
-        for conversation_id in await self._db(_unprocessed_conversations):
+        self._spawn(self._resume())
+
+    async def _resume(self) -> None:
+        try:
+            unprocessed = await self._db(_unprocessed_conversations)
+        except Exception:  # noqa: BLE001 - resumed by the conversations' next messages
+            log.exception("hub: messages left unprocessed could not be read at start")
+            return
+        for conversation_id in unprocessed:
             self._kick(conversation_id)
 
     async def stop(self) -> None:
