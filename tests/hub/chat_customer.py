@@ -28,8 +28,11 @@ class ChatCustomer:
             await self.received.put(event)
 
     async def connect(self, session_id: str | None = None) -> str:
-        self._confirmed = asyncio.get_running_loop().create_future()
         await self.sio.connect(self.base_url, transports=["websocket"], socketio_path="socket.io")
+        return await self.request_session(session_id)
+
+    async def request_session(self, session_id: str | None = None) -> str:
+        self._confirmed = asyncio.get_running_loop().create_future()
         await self.sio.emit("session_request", {"session_id": session_id})
         self.session_id = await asyncio.wait_for(self._confirmed, 10)
         return self.session_id

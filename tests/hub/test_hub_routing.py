@@ -157,3 +157,27 @@ def test_the_kpis_count_the_hubs_conversations_and_escalations(
         after = api.get("/api/v1/metrics/kpis").json()["service"]
     assert after["conversations"] == before["conversations"] + 2
     assert after["escalated_conversations"] == before["escalated_conversations"] + 1
+
+
+async def test_a_socket_that_starts_another_session_no_longer_hears_the_first(
+    hub: HubStore, rasa_up: StandInRasa
+) -> None:
+    customer = ChatCustomer(hub.store.base_url)
+    first = await customer.connect()
+    try:
+        await customer.say("hi")
+        assert (await customer.next())["text"] == "echo: hi"
+        second = await customer.request_session()
+        assert second != first
+        conversation = hub.conversation_of("socketio", first)
+        with hub.store.client("agent") as api:
+            r = api.post(
+                f"/api/v1/conversations/{conversation['id']}/messages", json={"text": "psst"}
+            )
+            assert r.status_code == 201
+        await customer.nothing_for(1.0)
+        await customer.say("new here")
+        assert (await customer.next())["text"] == "echo: new here"
+    finally:
+        await customer.close()
+    assert rasa_up.messages_of(hub.conversation_of("socketio", second)["id"]) == ["new here"]

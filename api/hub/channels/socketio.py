@@ -93,6 +93,10 @@ def _conversation_of(session_id: str) -> str | None:
 
 
 async def _join(sid: str, session_id: str) -> None:
+    """The socket hears its session's room, and no longer the room of an earlier session."""
+    earlier = (await sio.get_session(sid, namespace=NAMESPACE)).get("session_id")
+    if earlier and earlier != session_id:
+        await sio.leave_room(sid, earlier, namespace=NAMESPACE)
     await sio.enter_room(sid, session_id, namespace=NAMESPACE)
     await sio.save_session(sid, {"session_id": session_id}, namespace=NAMESPACE)
 
