@@ -10,6 +10,9 @@ from sqlalchemy import text
 
 from api import errors, openapi
 from api.db import get_engine
+from api.hub import get_hub
+from api.hub.channels.social.views import router as social_router
+from api.hub.install import install as install_hub
 from api.middleware import BodyLimitAndAccessLog
 from api.ops.catalog.views import router as catalog_router
 from api.ops.conversations.views import router as conversations_router
@@ -21,6 +24,7 @@ from api.ops.returns.views import labels_router
 from api.ops.returns.views import router as returns_router
 from api.ops.tickets.views import router as tickets_router
 from api.reads import get_reader
+from api.storefront.views import router as storefront_router
 
 DESCRIPTION = """
 The operations API of OpsDesk: orders, shipments, inventory, returns, the knowledge base and
@@ -32,7 +36,9 @@ the human ticket queue. Every route needs `Authorization: Bearer <key>`; keys ha
 
 @asynccontextmanager
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    await get_hub().start()
     yield
+    await get_hub().stop()
     await get_reader().close()
 
 
@@ -69,6 +75,9 @@ def create_app() -> FastAPI:
 
     app.include_router(v1)
     app.include_router(labels_router)  # customers' links: a token, not an API key
+    app.include_router(storefront_router)  # GET /: the demo shop and its chat widget
+    install_hub(app)  # /webhooks/rest/webhook and /socket.io/
+    app.include_router(social_router)  # /webhooks/messenger|instagram|whatsapp|telegram
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

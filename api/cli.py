@@ -261,10 +261,13 @@ def cmd_up(args: argparse.Namespace) -> int:
     base = f"http://127.0.0.1:{args.port}"
     banner = f"""
 OpsDesk is running.
+  storefront     {base}/   (the demo shop: open the chat and ask "where is my order 10001?")
   ops API        {base}/docs   (admin key in {settings.var_dir / "secrets.json"})
-  REST channel   http://127.0.0.1:{args.rasa_port}/webhooks/rest/webhook
+  REST channel   {base}/webhooks/rest/webhook   (Rasa's REST shape, through the hub)
+  website chat   {base}/socket.io/   (Rasa's socket.io protocol)
+  conversations  {base}/api/v1/conversations   (agent replies: POST .../{{id}}/messages)
   logs           {settings.var_dir / "logs"}
-Try: curl -s -XPOST http://127.0.0.1:{args.rasa_port}/webhooks/rest/webhook \\
+Try: curl -s -XPOST {base}/webhooks/rest/webhook \\
        -d '{{"sender": "me", "message": "where is my order #10001? jane.doe@example.com"}}'
 Ctrl-C stops all three."""
     return supervise(procs, on_ready=lambda: print(banner, flush=True))

@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     # Password of the demo agent (alex@fernhill.example) that the seed creates.
     agent_password: str = ""
     rasa_url: str = "http://127.0.0.1:5005"
+    # A turn of the assistant that takes longer is answered "briefly unavailable".
+    rasa_timeout_seconds: float = 20.0
     redis_url: str = ""
     store_dir: Path = REPO_ROOT / "data" / "store"
     # Failed proofs of identity allowed per conversation, and per order (or return) number
@@ -36,6 +38,17 @@ class Settings(BaseSettings):
     lookup_max_failures_per_order: int = 10
     lookup_failure_window_seconds: int = 900
     log_level: str = "info"
+    # Social channels: each is off until its secrets are set (api/hub/channels/social/).
+    telegram_bot_token: str = ""
+    telegram_secret_token: str = ""
+    telegram_api_url: str = "https://api.telegram.org"
+    meta_app_secret: str = ""
+    meta_verify_token: str = ""
+    meta_page_token: str = ""
+    meta_graph_url: str = "https://graph.facebook.com"
+    meta_graph_version: str = "21.0"
+    whatsapp_token: str = ""
+    whatsapp_phone_number_id: str = ""
 
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.var_dir / 'opsdesk.db'}"

@@ -12,6 +12,14 @@ echo "== lint and types"
 echo "== ops API on SQLite and PostgreSQL"
 .venv/bin/python -m pytest -q -p no:cacheprovider tests/api
 
+echo "== conversation hub (REST and socket.io channels, modes, ordering) on SQLite and PostgreSQL"
+.venv/bin/python -m pytest -q -p no:cacheprovider tests/hub/test_hub_*.py
+
+echo "== social messaging: Messenger, Instagram, WhatsApp, Telegram against a local stand-in"
+.venv/bin/python -m pytest -q -p no:cacheprovider tests/hub/test_social_parsing.py \
+  tests/hub/test_social_limits.py tests/hub/test_social_senders.py \
+  tests/hub/test_social_webhooks.py tests/hub/test_social_disabled.py
+
 echo "== assistant: training data"
 .venv-rasa/bin/pip install -q -r requirements/rasa-test.txt 2> >(grep -v "is ignored" >&2)
 .venv-rasa/bin/rasa data validate --domain bot/domain --config bot/config.yml \
@@ -28,3 +36,7 @@ mkdir -p var/results
 
 echo "== end to end: api, actions and rasa with the trained model"
 .venv/bin/python -m pytest -q -p no:cacheprovider tests/e2e
+.venv/bin/python -m pytest -q -p no:cacheprovider tests/hub/test_social_rasa.py
+
+echo "== browsers: the storefront chat widget and rasa-webchat in Debian's chromium"
+.venv/bin/python -m pytest -q -p no:cacheprovider tests/browser

@@ -15,7 +15,7 @@ class InboundMessage:
     """One message from a customer, as the channel received it."""
 
     channel: str  # rest | socketio | messenger | instagram | whatsapp | telegram
-    # The channel's own id of the customer or chat (sender, session_id, PSID, chat_id).
+    # the channel's own id of the customer or chat (sender, session_id, PSID, chat_id)
     channel_key: str
     text: str  # what the customer wrote, or the payload of the button they chose
     external_id: str | None = None  # the platform's message id: a replay is processed once
@@ -35,9 +35,17 @@ class OutboundMessage:
     text: str
     buttons: list[dict[str, str]] = field(default_factory=list)  # [{"title", "payload"}]
     image: str | None = None
+    agent_name: str | None = None  # the person who wrote it, when author is agent
+    mode: str | None = None  # the conversation's mode (bot | human) when it was sent
+    in_reply_to: int | None = None  # the customer message it answers (none for a person's)
 
 
 class ChannelSender(Protocol):
     """Delivers outbound messages on one channel; raises after its own retries are spent."""
 
     async def deliver(self, message: OutboundMessage) -> None: ...
+
+
+class CustomerOffline(Exception):
+    """Raised by a sender that cannot reach the customer right now (no open socket): the
+    message stays pending and is delivered when the customer is back."""

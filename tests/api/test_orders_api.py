@@ -102,6 +102,20 @@ def test_failed_verifications_are_rate_limited_per_conversation(live: Store) -> 
     )
 
 
+def test_failed_verifications_are_rate_limited_per_order_number_across_conversations(
+    live: Store,
+) -> None:
+    """A new conversation per guess (a REST client changing its sender) buys nothing."""
+    for i in range(10):
+        r = lookup(live, f"conv-guess-{i}", order_number="10005", email=f"g{i}@example.com")
+        assert r.status_code == 404
+    limited = lookup(live, "conv-guess-new", order_number="10005", email="priya.patel@example.com")
+    assert limited.status_code == 429 and limited.json()["code"] == "too_many_attempts"
+    # Another order is not affected.
+    other = lookup(live, "conv-guess-new", order_number="10002", postal_code="10001")
+    assert other.status_code == 200
+
+
 def test_cancel_an_unshipped_order_releases_its_stock(live: Store) -> None:
     reserved_before = live.scalar(
         "SELECT reserved FROM inventory_levels WHERE sku='CKC-CREAM-S' AND location_code='EAST'"

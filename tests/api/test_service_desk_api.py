@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -98,22 +99,18 @@ def test_stock_per_variant_and_per_style_with_restock_date(live: Store) -> None:
 
 
 def test_ticket_lifecycle_with_sla_and_first_response(live: Store) -> None:
-    conv = f"web:{uuid.uuid4().hex[:8]}"
-    engine = live.engine()
-    with engine.begin() as conn:
-        conn.execute(
-            sa.text(
-                "INSERT INTO conversations (id, channel, mode, status, created_at, updated_at) "
-                "VALUES (:id, 'web', 'human', 'open', :t, :t)"
-            ),
-            {
-                "id": conv,
-                "t": datetime.now(UTC).replace(tzinfo=None)
-                if live.backend == "sqlite"
-                else datetime.now(UTC),
-            },
-        )
-    engine.dispose()
+    # The customer's first message starts the conversation (the hub's REST channel; whether
+    # the assistant answers does not matter here).
+    sender = f"shopper-{uuid.uuid4().hex[:8]}"
+    first = httpx.post(
+        f"{live.base_url}/webhooks/rest/webhook",
+        json={"sender": sender, "message": "my order 10002 is late"},
+        timeout=60,
+    )
+    assert first.status_code == 200, first.text
+    with live.client("agent") as c:
+        listed = c.get("/api/v1/conversations", params={"channel": "rest", "limit": 200}).json()
+    [conv] = [x["id"] for x in listed["items"] if x["channel_key"] == sender]
     handoff = {
         "conversation_id": conv,
         "customer_email": "sam.lee@example.com",

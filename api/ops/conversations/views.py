@@ -1,7 +1,9 @@
-"""Routes of /api/v1/conversations: transcripts and agent replies."""
+"""Routes of /api/v1/conversations: the list, transcripts and agent replies."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -11,9 +13,11 @@ from sqlalchemy import func, select
 
 from api.db import begin_write
 from api.deps import DbSession, Staff
+from api.errors import ApiError
+from api.hub import get_hub
 from api.ops.common.types import MAX_ROW_ID
 from api.ops.conversations import service
-from api.ops.conversations.models import Message
+from api.ops.conversations.models import Conversation, Message
 from api.ops.tickets.models import Ticket
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
@@ -29,6 +33,12 @@ class MessageView(BaseModel):
     agent_name: str | None
     text: str
     payload: dict[str, Any] | None
+    state: str = Field(
+        description="inbound: received, answered, queued (for a person) or unanswered; "
+        "outbound: pending, sent or failed"
+    )
+    in_reply_to: int | None
+    delivered_at: datetime | None
     created_at: datetime
 
 
@@ -37,16 +47,34 @@ class MessageList(BaseModel):
     next_cursor: str | None
 
 
-class ConversationView(BaseModel):
+class ConversationSummary(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
     id: str
     channel: str
+    channel_key: str | None = Field(
+        description="the channel's own key: REST sender, socket.io session_id, PSID, chat id"
+    )
     mode: str
     status: str
     customer_email: str | None
+    customer_name: str | None
     created_at: datetime
     last_message_at: datetime | None
+
+
+class ConversationList(BaseModel):
+    items: list[ConversationSummary]
+    next_cursor: str | None
+
+
+class ConversationView(ConversationSummary):
     message_count: int
     open_ticket_id: int | None
+
+
+class ModeChange(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"mode": "bot"}]})
+    mode: str = Field(pattern="^(bot|human)$")
 
 
 class AgentReply(BaseModel):
@@ -57,6 +85,51 @@ class AgentReply(BaseModel):
         },
     )
     text: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
+
+
+def _encode_cursor(conversation: Conversation) -> str:
+    raw = f"{conversation.created_at.isoformat()}|{conversation.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str | None) -> tuple[datetime, str] | None:
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created_at, _, conversation_id = raw.partition("|")
+        moment = datetime.fromisoformat(created_at)
+        if not conversation_id or moment.tzinfo is None:
+            raise ValueError
+        return moment, conversation_id
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise ApiError(400, "invalid_cursor", "The cursor is not one this API gave out") from exc
+
+
+@router.get("", response_model=ConversationList)
+def list_conversations(
+    db: DbSession,
+    _who: Staff,
+    mode: Annotated[str | None, Query(pattern="^(bot|human)$")] = None,
+    channel: Annotated[str | None, Query(max_length=20)] = None,
+    status: Annotated[str | None, Query(max_length=10)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=300)] = None,
+) -> ConversationList:
+    """Conversations, newest first; `mode=human` is what people own now."""
+    found = service.list_conversations(
+        db_session=db,
+        mode=mode,
+        channel=channel,
+        status=status,
+        before=_decode_cursor(cursor),
+        limit=limit + 1,
+    )
+    page = found[:limit]
+    return ConversationList(
+        items=[ConversationSummary.model_validate(c) for c in page],
+        next_cursor=_encode_cursor(page[-1]) if len(found) > limit else None,
+    )
 
 
 @router.get("/{conversation_id}", response_model=ConversationView)
@@ -71,13 +144,7 @@ def get_conversation(conversation_id: str, db: DbSession, _who: Staff) -> Conver
         )
     )
     return ConversationView(
-        id=conversation.id,
-        channel=conversation.channel,
-        mode=conversation.mode,
-        status=conversation.status,
-        customer_email=conversation.customer_email,
-        created_at=conversation.created_at,
-        last_message_at=conversation.last_message_at,
+        **ConversationSummary.model_validate(conversation).model_dump(),
         message_count=count or 0,
         open_ticket_id=open_ticket,
     )
@@ -109,8 +176,10 @@ def list_messages(
 def post_agent_reply(
     conversation_id: str, body: AgentReply, db: DbSession, who: Staff
 ) -> MessageView:
-    """An agent's reply: stored before it is sent; the conversation is in human mode from now,
-    and the open ticket's first response time is set."""
+    """An agent's reply: stored (`pending`) and committed, then delivered on the customer's
+    channel (live on socket.io and the social channels; with the answer to the customer's
+    next message on REST). The conversation is in human mode from now, and the open
+    ticket's first response time is set."""
     begin_write(db)
     conversation = service.get_or_raise(db_session=db, conversation_id=conversation_id[:120])
     message = service.add_message(
@@ -128,4 +197,22 @@ def post_agent_reply(
     if ticket is not None and ticket.first_response_at is None:
         ticket.first_response_at = message.created_at
     db.commit()
+    get_hub().deliver_soon(conversation.id)
     return MessageView.model_validate(message)
+
+
+@router.patch("/{conversation_id}", response_model=ConversationView)
+def change_mode(
+    conversation_id: str, body: ModeChange, db: DbSession, who: Staff
+) -> ConversationView:
+    """Take a conversation (`human`: the assistant falls silent) or give it back (`bot`: the
+    assistant starts afresh and greets the customer), with or without a ticket. Resolving the
+    conversation's ticket gives it back too."""
+    begin_write(db)
+    conversation = service.get_or_raise(db_session=db, conversation_id=conversation_id[:120])
+    handed_back = conversation.mode == "human" and body.mode == "bot"
+    service.set_mode(db_session=db, conversation_id=conversation.id, mode=body.mode, actor=who.name)
+    db.commit()
+    if handed_back:
+        get_hub().handed_back(conversation.id)
+    return get_conversation(conversation.id, db, who)

@@ -14,6 +14,7 @@ from api.db import utcnow
 from api.errors import ApiError
 from api.ops.audit import service as audit
 from api.ops.auth.models import Agent
+from api.ops.conversations import service as conversations
 from api.ops.tickets.models import Ticket
 
 SUPPORT_TZ = ZoneInfo("America/New_York")
@@ -95,11 +96,15 @@ def create(
     actor: str,
 ) -> Ticket:
     """Open a ticket in the caller's transaction; an open ticket of the same conversation is
-    reused (a person is already on it), with the new summary appended. Concurrent calls for one
-    conversation make one ticket and keep every summary: the database allows one unresolved
-    ticket per conversation, and the one found is locked before it is changed."""
+    reused (a person is already on it), with the new summary appended. The conversation it
+    names belongs to a person from now on: the assistant stays silent in it. Concurrent calls
+    for one conversation make one ticket and keep every summary: the database allows one
+    unresolved ticket per conversation, and the one found is locked before it is changed."""
     now = utcnow()
     if conversation_id:
+        conversations.set_mode(
+            db_session=db_session, conversation_id=conversation_id, mode="human", actor=actor
+        )
         existing = _open_ticket_locked(db_session, conversation_id)
         if existing is not None:
             _append(existing, summary=summary, priority=priority, now=now)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.db import begin_write, utcnow
 from api.deps import DbSession, IdempotencyKey, Staff, StaffOrService, decode_cursor, encode_cursor
+from api.hub import get_hub
 from api.ops.common.idempotency import run_once
 from api.ops.common.types import MAX_ROW_ID
 from api.ops.conversations import service as conversations
@@ -185,7 +186,12 @@ def update_ticket(ticket_id: TicketId, body: UpdateTicket, db: DbSession, who: S
         priority=body.priority.value if body.priority else None,
         assignee_id=body.assignee_id,
     )
-    if body.status == TicketStatus.resolved and ticket.conversation_id:
-        conversations.set_mode(db_session=db, conversation_id=ticket.conversation_id, mode="bot")
+    handed_back = ticket.conversation_id if body.status == TicketStatus.resolved else None
+    if handed_back:
+        conversations.set_mode(
+            db_session=db, conversation_id=handed_back, mode="bot", actor=who.name
+        )
     db.commit()
+    if handed_back:
+        get_hub().handed_back(handed_back)  # the assistant greets the customer again
     return ticket_view(ticket)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from api.db import begin_write, session_scope, utcnow
 from api.errors import ApiError
+from api.ops.conversations import service as conversations
 from api.ops.customers.models import Customer
 from api.ops.orders.models import Order
 from api.ops.returns.models import Rma
@@ -194,6 +195,11 @@ def prove(attempt: Attempt, proof: Proof) -> None:
         retry_after = admit(
             db_session=db, keys=keys, failed=not proven, now=utcnow(), window=lim.window
         )
+        if proven and retry_after is None and attempt.conversation_id:
+            # The conversation's customer is who just proved it (the console shows them).
+            conversations.note_customer(
+                db_session=db, conversation_id=attempt.conversation_id, email=customer_email
+            )
     if retry_after is not None:
         raise ApiError(
             429,

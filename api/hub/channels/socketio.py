@@ -1,0 +1,141 @@
+"""Rasa's socket.io channel, served by the api: `session_request` -> `session_confirm`,
+`user_uttered` -> `bot_uttered`, so a standard Rasa web widget works unchanged.
+
+A session id is the channel key of one conversation: a browser that sends its stored
+session id back in `session_request` (after a reload or a reconnect) resumes that
+conversation, and every socket of the session joins a room named after it, where the
+assistant's and a person's replies are emitted live. Messages that found nobody in the room
+stay pending and are emitted when the session comes back."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+import socketio
+from starlette.concurrency import run_in_threadpool
+
+from api.db import session_scope
+from api.hub import get_hub
+from api.hub.messages import CustomerOffline, InboundMessage, OutboundMessage
+from api.ops.conversations import service as conversations
+
+log = logging.getLogger("opsdesk.hub.socketio")
+
+CHANNEL = "socketio"
+NAMESPACE = "/"
+MAX_SESSION_ID = 200
+MAX_TEXT = 4000
+
+# No origin check, as Rasa's own channel: the widget is embedded in the store's pages,
+# wherever they are served from.
+sio = socketio.AsyncServer(async_mode="asgi", cors_allowed_origins=[], logger=False)
+
+
+def asgi_app() -> socketio.ASGIApp:
+    """Mount with `app.mount("/socket.io", asgi_app())`."""
+    return socketio.ASGIApp(sio, socketio_path="socket.io")
+
+
+def bot_uttered(message: OutboundMessage) -> list[dict[str, Any]]:
+    """The events of one stored message, in Rasa's shapes (`text` + `quick_replies`, an image
+    as `attachment`), each with `message_id`, `author`, the conversation's `mode`, for a
+    person `agent_name`, and for an answer `in_reply_to` (the id `user_uttered` acked)."""
+    extra: dict[str, Any] = {"message_id": message.message_id, "author": message.author}
+    if message.in_reply_to is not None:
+        extra["in_reply_to"] = message.in_reply_to
+    if message.mode:
+        extra["mode"] = message.mode
+    if message.agent_name:
+        extra["agent_name"] = message.agent_name
+    events: list[dict[str, Any]] = []
+    if message.text or message.buttons:
+        event: dict[str, Any] = {"text": message.text, **extra}
+        if message.buttons:
+            event["quick_replies"] = [
+                {"content_type": "text", "title": b["title"], "payload": b["payload"]}
+                for b in message.buttons
+            ]
+        events.append(event)
+    if message.image:
+        events.append({"attachment": {"type": "image", "payload": {"src": message.image}}, **extra})
+    return events
+
+
+def _listening(room: str) -> bool:
+    return any(True for _ in sio.manager.get_participants(NAMESPACE, room))
+
+
+class SocketIOSender:
+    """Emits to the session's room; nobody there -> CustomerOffline (kept pending)."""
+
+    async def deliver(self, message: OutboundMessage) -> None:
+        room = message.channel_key
+        if not _listening(room):
+            raise CustomerOffline(room)
+        for event in bot_uttered(message):
+            await sio.emit("bot_uttered", event, room=room, namespace=NAMESPACE)
+
+
+def _valid_session_id(value: Any) -> str | None:
+    if isinstance(value, str) and 0 < len(value) <= MAX_SESSION_ID and value.isprintable():
+        return value
+    return None
+
+
+def _conversation_of(session_id: str) -> str | None:
+    with session_scope() as db:
+        conversation = conversations.get_by_channel_key(
+            db_session=db, channel=CHANNEL, channel_key=session_id
+        )
+        return conversation.id if conversation else None
+
+
+async def _join(sid: str, session_id: str) -> None:
+    """The socket hears its session's room, and no longer the room of an earlier session."""
+    earlier = (await sio.get_session(sid, namespace=NAMESPACE)).get("session_id")
+    if earlier and earlier != session_id:
+        await sio.leave_room(sid, earlier, namespace=NAMESPACE)
+    await sio.enter_room(sid, session_id, namespace=NAMESPACE)
+    await sio.save_session(sid, {"session_id": session_id}, namespace=NAMESPACE)
+
+
+@sio.on("session_request")
+async def session_request(sid: str, data: Any) -> None:
+    requested = _valid_session_id(data.get("session_id")) if isinstance(data, dict) else None
+    session_id = requested or uuid.uuid4().hex
+    await _join(sid, session_id)
+    await sio.emit("session_confirm", session_id, room=sid, namespace=NAMESPACE)
+    if requested:
+        conversation_id = await run_in_threadpool(_conversation_of, session_id)
+        if conversation_id:
+            await get_hub().redeliver(conversation_id)
+
+
+@sio.on("user_uttered")
+async def user_uttered(sid: str, data: Any) -> dict[str, Any] | None:
+    """Store the customer's message; a client that asks for an acknowledgement gets
+    `{"message_id"}`, which the answers to it carry as `in_reply_to`."""
+    if not isinstance(data, dict):
+        return None
+    text = data.get("message")
+    if not isinstance(text, str) or not text.strip():
+        return None
+    session = await sio.get_session(sid, namespace=NAMESPACE)
+    session_id = _valid_session_id(data.get("session_id")) or session.get("session_id") or sid
+    if session.get("session_id") != session_id:
+        await _join(sid, session_id)
+    title = data.get("button_title")
+    custom = data.get("customData")
+    name = custom.get("customer_name") if isinstance(custom, dict) else None
+    stored = await get_hub().store(
+        InboundMessage(
+            channel=CHANNEL,
+            channel_key=session_id,
+            text=text[:MAX_TEXT],
+            button_title=str(title)[:200] if title else None,
+            metadata={"customer_name": str(name)[:120]} if name else {},
+        )
+    )
+    return {"message_id": stored.message_id}

@@ -1,0 +1,629 @@
+"""The hub: stores every message before anything else happens to it, processes one
+conversation's messages one at a time in the order they were stored (different conversations
+concurrently), routes them to the assistant or to the person who owns the conversation, and
+delivers what goes back through the channel the customer wrote on.
+
+The order of work is kept in the database, not in memory: a conversation's worker takes its
+oldest customer message still `received`, and its outbound messages still `pending`, so a
+restart resumes where the process stopped and nothing stored is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import anyio
+from sqlalchemy.exc import IntegrityError
+
+from api.db import begin_write, session_scope, utcnow
+from api.hub.messages import ChannelSender, CustomerOffline, InboundMessage, OutboundMessage
+from api.hub.rasa import GREET, RESTART, BotReply, RasaClient, RasaUnavailable
+from api.ops.conversations import service as conversations
+from api.ops.conversations.models import Conversation, Message
+from api.ops.tickets import service as tickets
+from api.settings import get_settings
+
+log = logging.getLogger("opsdesk.hub")
+
+# The payload of "Talk to a person": the assistant's own intent; when the assistant cannot be
+# reached, the hub opens the ticket itself.
+HANDOFF_PAYLOAD = "/human_handoff"
+UNAVAILABLE_TEXT = (
+    "Sorry, our assistant is unavailable for a moment. Your message is saved. "
+    "Please try again in a minute, or I can pass you to a person on our team."
+)
+UNAVAILABLE_BUTTONS = [{"title": "Talk to a person", "payload": HANDOFF_PAYLOAD}]
+MAX_TEXT_CHARS = 4000
+# Threads the hub's database work may hold at once: the ops API's own routes (which the action
+# server calls in the middle of a turn) keep the rest of the pool, and SQLite takes one
+# writer at a time anyway.
+DB_THREADS = 8
+
+Listener = Callable[[str, str, int | None], Awaitable[None]]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Stored:
+    """Where `receive` put a customer message."""
+
+    conversation_id: str
+    message_id: int
+    replayed: bool  # the same (channel, external_id) was stored before; nothing new stored
+
+
+@dataclass(frozen=True)
+class Turn:
+    """The next piece of work of one conversation, read in one transaction."""
+
+    conversation_id: str
+    channel: str
+    mode: str
+    reset_pending: bool
+    message_id: int | None
+    text: str
+
+
+class KeyedLocks:
+    """One asyncio.Lock per key, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[Any, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: Any) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (None, 0))
+        if lock is None:
+            lock = asyncio.Lock()
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
+class Hub:
+    """The process's one hub (see `get_hub()`). Channels call `receive` and register a
+    `ChannelSender`; the ops API calls `deliver_soon` and `handed_back`."""
+
+    def __init__(self) -> None:
+        self._senders: dict[str, ChannelSender] = {}
+        self._store_locks = KeyedLocks()  # per (channel, channel_key): ids in arrival order
+        self._delivery_locks = KeyedLocks()  # per conversation: one delivery run at a time
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._again: set[str] = set()
+        self._greet: set[str] = set()
+        self._waiters: dict[int, list[asyncio.Future[None]]] = {}
+        self._listeners: list[Listener] = []
+        self._rasa: RasaClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._background: set[asyncio.Task[Any]] = set()
+        self._db_threads: anyio.CapacityLimiter | None = None
+
+    # -- what channels call -------------------------------------------------------------
+
+    def register_sender(self, channel: str, sender: ChannelSender) -> None:
+        """Messages to customers of `channel` go out through `sender` from now on."""
+        self._senders[channel] = sender
+
+    async def receive(self, message: InboundMessage) -> None:
+        """Store and commit the customer's message, then process it in the background, after
+        the conversation's earlier messages. A replay of a stored (channel, external_id) is
+        neither stored nor processed again."""
+        await self.store(message)
+
+    async def store(self, message: InboundMessage) -> Stored:
+        """`receive`, telling the caller where the message went."""
+        self._bind_loop()
+        async with self._store_locks.hold((message.channel, message.channel_key)):
+            stored = await self._db(_store_inbound, message)
+        if not stored.replayed:
+            self._kick(stored.conversation_id)
+            await self._notify("message", stored.conversation_id, stored.message_id)
+        return stored
+
+    async def converse(self, message: InboundMessage, timeout: float) -> tuple[str, list[Message]]:
+        """For request/response channels (REST): store the message, wait until it has been
+        processed (at most `timeout` s), then hand over every message still pending for the
+        customer (the bot's replies, and an agent's replies written since the last request),
+        marked sent. Returns the conversation id and those messages."""
+        self._bind_loop()
+        async with self._store_locks.hold((message.channel, message.channel_key)):
+            stored = await self._db(_store_inbound, message)
+            done = self._loop_or_raise().create_future()
+            self._waiters.setdefault(stored.message_id, []).append(done)
+        if stored.replayed:
+            self._resolve(stored.message_id)
+        else:
+            self._kick(stored.conversation_id)
+            await self._notify("message", stored.conversation_id, stored.message_id)
+        try:
+            await asyncio.wait_for(asyncio.shield(done), timeout)
+        except TimeoutError:
+            log.warning(
+                "conversation %s: reply not ready after %.0f s", stored.conversation_id, timeout
+            )
+        finally:
+            waiters = self._waiters.get(stored.message_id, [])
+            if done in waiters:
+                waiters.remove(done)
+                if not waiters:
+                    self._waiters.pop(stored.message_id, None)
+        replies = await self._db(_take_pending, stored.conversation_id, stored.message_id)
+        return stored.conversation_id, replies
+
+    # -- what the ops API calls ---------------------------------------------------------
+
+    def deliver_soon(self, conversation_id: str) -> None:
+        """Deliver the conversation's pending outbound messages (an agent's reply). Safe to
+        call from any thread."""
+        self._call_in_loop(self._spawn_delivery, conversation_id)
+
+    def handed_back(self, conversation_id: str) -> None:
+        """A person handed the conversation back: the assistant restarts and greets the
+        customer again. Safe to call from any thread."""
+        self._call_in_loop(self._greet_and_kick, conversation_id)
+
+    def add_listener(self, listener: Listener) -> None:
+        """`await listener(event, conversation_id, message_id)` after each stored message
+        (event `message`) and delivery (event `delivered`): the console's live view."""
+        self._listeners.append(listener)
+
+    # -- life cycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Bind to the running loop and resume, in the background, conversations with
+        messages left unprocessed (the api starts even while the database is down)."""
+        self._bind_loop()
+        self._spawn(self._resume())
+
+    async def _resume(self) -> None:
+        try:
+            unprocessed = await self._db(_unprocessed_conversations)
+        except Exception:  # noqa: BLE001 - resumed by the conversations' next messages
+            log.exception("hub: messages left unprocessed could not be read at start")
+            return
+        for conversation_id in unprocessed:
+            self._kick(conversation_id)
+
+    async def stop(self) -> None:
+        for task in list(self._workers.values()) + list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._workers.values(), *self._background, return_exceptions=True)
+        if self._rasa is not None:
+            await self._rasa.close()
+            self._rasa = None
+        self._loop = None
+
+    async def idle(self) -> None:
+        """Wait until no conversation has work in progress (tests, shutdown)."""
+        while self._workers or self._background:
+            await asyncio.gather(*self._workers.values(), *self._background, return_exceptions=True)
+
+    # -- inside -------------------------------------------------------------------------
+
+    def _bind_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            self._loop = loop
+            self._workers.clear()
+            self._background.clear()
+            self._rasa = None
+            self._db_threads = anyio.CapacityLimiter(DB_THREADS)
+
+    async def _db(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run one of the database functions below in a worker thread."""
+        if self._db_threads is None:
+            self._db_threads = anyio.CapacityLimiter(DB_THREADS)
+        return await anyio.to_thread.run_sync(fn, *args, limiter=self._db_threads)
+
+    def _loop_or_raise(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            raise RuntimeError("the hub is not started (no event loop)")
+        return self._loop
+
+    def _call_in_loop(self, fn: Callable[[str], None], conversation_id: str) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            log.warning(
+                "hub not running; %s for %s left to the next start", fn.__name__, conversation_id
+            )
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            fn(conversation_id)
+        else:
+            loop.call_soon_threadsafe(fn, conversation_id)
+
+    def _rasa_client(self) -> RasaClient:
+        if self._rasa is None:
+            settings = get_settings()
+            self._rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds)
+        return self._rasa
+
+    def _spawn(self, coro: Awaitable[Any]) -> None:
+        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _spawn_delivery(self, conversation_id: str) -> None:
+        self._spawn(self._deliver_pending(conversation_id))
+
+    def _greet_and_kick(self, conversation_id: str) -> None:
+        self._greet.add(conversation_id)
+        self._kick(conversation_id)
+
+    def _kick(self, conversation_id: str) -> None:
+        self._again.add(conversation_id)
+        if conversation_id not in self._workers:
+            self._workers[conversation_id] = asyncio.ensure_future(self._work(conversation_id))
+
+    def _resolve(self, message_id: int) -> None:
+        for future in self._waiters.pop(message_id, []):
+            if not future.done():
+                future.set_result(None)
+
+    async def _notify(self, event: str, conversation_id: str, message_id: int | None) -> None:
+        for listener in self._listeners:
+            try:
+                await listener(event, conversation_id, message_id)
+            except Exception:  # noqa: BLE001 - a listener never stops the hub
+                log.exception("hub listener failed")
+
+    async def _work(self, conversation_id: str) -> None:
+        """The conversation's one worker: turns strictly one after another."""
+        try:
+            while conversation_id in self._again:
+                self._again.discard(conversation_id)
+                while True:
+                    turn = await self._db(_next_turn, conversation_id)
+                    if turn is None:
+                        break
+                    if turn.message_id is None:
+                        # No customer message waiting: greet if a person just handed back.
+                        if conversation_id in self._greet and turn.mode == "bot":
+                            self._greet.discard(conversation_id)
+                            if turn.reset_pending:
+                                await self._restart_and_greet(turn)
+                        break
+                    try:
+                        await self._process(turn)
+                    except Exception:  # noqa: BLE001 - never lose the rest of the queue
+                        log.exception(
+                            "conversation %s: message %s failed", conversation_id, turn.message_id
+                        )
+                        await self._db(
+                            _answer_with, turn, [], "unanswered", "system", _unavailable()
+                        )
+                        await self._deliver_pending(conversation_id)
+                    finally:
+                        self._resolve(turn.message_id)
+        except Exception:  # noqa: BLE001 - the database failed; the next message resumes
+            log.exception("conversation %s: worker stopped", conversation_id)
+        finally:
+            self._workers.pop(conversation_id, None)
+            self._greet.discard(conversation_id)
+
+    async def _process(self, turn: Turn) -> None:
+        assert turn.message_id is not None
+        if turn.mode == "human":
+            # A person owns the conversation: the assistant stays silent.
+            await self._db(_set_inbound_state, turn.message_id, "queued")
+            return
+        rasa = self._rasa_client()
+        metadata = {"channel": turn.channel, "hub_message_id": turn.message_id}
+        try:
+            if turn.reset_pending:
+                await rasa.turn(
+                    conversation_id=turn.conversation_id, text=RESTART, metadata=metadata
+                )
+                await self._db(_reset_done, turn.conversation_id)
+            replies = await rasa.turn(
+                conversation_id=turn.conversation_id, text=turn.text, metadata=metadata
+            )
+        except RasaUnavailable as exc:
+            log.warning(
+                "conversation %s: the assistant is unavailable (%s)", turn.conversation_id, exc
+            )
+            if turn.text.strip() == HANDOFF_PAYLOAD:
+                await self._db(_handoff_without_assistant, turn)
+            else:
+                await self._db(_answer_with, turn, [], "unanswered", "system", _unavailable())
+        else:
+            await self._db(_answer_with, turn, replies, "answered", "bot", [])
+        await self._deliver_pending(turn.conversation_id, turn.channel)
+
+    async def _restart_and_greet(self, turn: Turn) -> None:
+        rasa = self._rasa_client()
+        metadata = {"channel": turn.channel}
+        try:
+            await rasa.turn(conversation_id=turn.conversation_id, text=RESTART, metadata=metadata)
+            await self._db(_reset_done, turn.conversation_id)
+            replies = await rasa.turn(
+                conversation_id=turn.conversation_id, text=GREET, metadata=metadata
+            )
+        except RasaUnavailable as exc:
+            # The restart is tried again before the customer's next message.
+            log.warning(
+                "conversation %s: no greeting after handback (%s)", turn.conversation_id, exc
+            )
+            return
+        await self._db(_store_outbound, turn.conversation_id, replies, "bot", None)
+        await self._deliver_pending(turn.conversation_id, turn.channel)
+
+    async def _deliver_pending(self, conversation_id: str, channel: str | None = None) -> None:
+        """Send the conversation's pending messages in order through its channel's sender;
+        without a sender (REST) they wait for the customer's next request. The outcomes are
+        written in one transaction after the run (a crash in between sends them again)."""
+        if channel is not None and channel not in self._senders:
+            return
+        async with self._delivery_locks.hold(conversation_id):
+            stored_channel, pending = await self._db(_pending_for_delivery, conversation_id)
+            sender = self._senders.get(stored_channel)
+            if sender is None:
+                return
+            outcomes: list[tuple[int, str, str | None]] = []
+            try:
+                for outbound in pending:
+                    try:
+                        await sender.deliver(outbound)
+                    except CustomerOffline:
+                        break  # kept pending; delivered when the customer is back
+                    except Exception as exc:  # noqa: BLE001 - recorded on the message
+                        log.warning(
+                            "conversation %s: delivery of %s failed: %s",
+                            conversation_id,
+                            outbound.message_id,
+                            exc,
+                        )
+                        outcomes.append((outbound.message_id, "failed", str(exc)[:300]))
+                        continue
+                    outcomes.append((outbound.message_id, "sent", None))
+            finally:
+                if outcomes:
+                    await self._db(_mark_deliveries, outcomes)
+            for message_id, state, _error in outcomes:
+                if state == "sent":
+                    await self._notify("delivered", conversation_id, message_id)
+
+    async def redeliver(self, conversation_id: str) -> None:
+        """Deliver what is still pending (a customer reconnected)."""
+        await self._deliver_pending(conversation_id)
+
+
+def _unavailable() -> list[BotReply]:
+    return [BotReply(text=UNAVAILABLE_TEXT, buttons=list(UNAVAILABLE_BUTTONS))]
+
+
+# -- database work (runs in the thread pool; each function is one transaction) -----------
+
+
+def _store_inbound(message: InboundMessage) -> Stored:
+    for attempt in (1, 2):
+        try:
+            with session_scope() as db:
+                begin_write(db)
+                conversation = conversations.get_or_create_by_channel_key(
+                    db_session=db,
+                    channel=message.channel,
+                    channel_key=message.channel_key[:200],
+                    customer_name=_display_name(message.metadata),
+                )
+                if message.external_id:
+                    earlier = conversations.get_by_external_id(
+                        db_session=db,
+                        conversation_id=conversation.id,
+                        external_id=message.external_id[:200],
+                    )
+                    if earlier is not None:
+                        return Stored(conversation.id, earlier.id, replayed=True)
+                stored = conversations.add_message(
+                    db_session=db,
+                    conversation=conversation,
+                    direction="inbound",
+                    author="customer",
+                    text=message.text[:MAX_TEXT_CHARS],
+                    payload={"button_title": message.button_title}
+                    if message.button_title
+                    else None,
+                    external_id=message.external_id[:200] if message.external_id else None,
+                )
+                return Stored(conversation.id, stored.id, replayed=False)
+        except IntegrityError:
+            # Another process stored the same conversation or replay at the same moment.
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _display_name(metadata: dict[str, Any]) -> str | None:
+    name = metadata.get("customer_name") or metadata.get("name")
+    return str(name)[:120] if name else None
+
+
+def _next_turn(conversation_id: str) -> Turn | None:
+    with session_scope() as db:
+        conversation = conversations.get(db_session=db, conversation_id=conversation_id)
+        if conversation is None:
+            return None
+        message = conversations.next_received(db_session=db, conversation_id=conversation_id)
+        return Turn(
+            conversation_id=conversation.id,
+            channel=conversation.channel,
+            mode=conversation.mode,
+            reset_pending=conversation.bot_reset_pending,
+            message_id=message.id if message else None,
+            text=message.text if message else "",
+        )
+
+
+def _set_inbound_state(message_id: int, state: str) -> None:
+    with session_scope() as db:
+        begin_write(db)
+        message = db.get(Message, message_id)
+        if message is not None:
+            message.state = state
+
+
+def _reset_done(conversation_id: str) -> None:
+    with session_scope() as db:
+        begin_write(db)
+        conversation = db.get(Conversation, conversation_id)
+        if conversation is not None:
+            conversation.bot_reset_pending = False
+
+
+def _add_replies(
+    db: Any,
+    conversation: Conversation,
+    replies: list[BotReply],
+    author: str,
+    in_reply_to: int | None,
+) -> None:
+    for reply in replies:
+        payload: dict[str, Any] = {}
+        if reply.buttons:
+            payload["buttons"] = reply.buttons
+        if reply.image:
+            payload["image"] = reply.image
+        if reply.custom:
+            payload["custom"] = reply.custom
+        conversations.add_message(
+            db_session=db,
+            conversation=conversation,
+            direction="outbound",
+            author=author,
+            text=reply.text[:MAX_TEXT_CHARS],
+            payload=payload or None,
+            in_reply_to=in_reply_to,
+        )
+
+
+def _answer_with(
+    turn: Turn, replies: list[BotReply], state: str, author: str, extra: list[BotReply]
+) -> None:
+    """Mark the customer's message processed and store the answers to it, in one commit."""
+    assert turn.message_id is not None
+    with session_scope() as db:
+        begin_write(db)
+        conversation = db.get(Conversation, turn.conversation_id)
+        message = db.get(Message, turn.message_id)
+        if conversation is None or message is None:
+            return
+        message.state = state
+        _add_replies(db, conversation, replies, "bot", turn.message_id)
+        _add_replies(db, conversation, extra, author, turn.message_id)
+
+
+def _store_outbound(
+    conversation_id: str, replies: list[BotReply], author: str, in_reply_to: int | None
+) -> None:
+    with session_scope() as db:
+        begin_write(db)
+        conversation = db.get(Conversation, conversation_id)
+        if conversation is not None:
+            _add_replies(db, conversation, replies, author, in_reply_to)
+
+
+def _handoff_without_assistant(turn: Turn) -> None:
+    """The customer asked for a person while the assistant is down: open the ticket here."""
+    assert turn.message_id is not None
+    with session_scope() as db:
+        begin_write(db)
+        conversation = db.get(Conversation, turn.conversation_id)
+        message = db.get(Message, turn.message_id)
+        if conversation is None or message is None:
+            return
+        message.state = "answered"
+        ticket = tickets.create(
+            db_session=db,
+            conversation_id=conversation.id,
+            channel=conversation.channel,
+            customer_email=conversation.customer_email,
+            order_number=None,
+            reason="system_unavailable",
+            priority="normal",
+            summary="The assistant was unreachable; the customer asked for a person.",
+            actor="hub",
+        )
+        text = tickets.customer_message(
+            priority=ticket.priority, now=utcnow(), has_email=bool(ticket.customer_email)
+        )
+        _add_replies(db, conversation, [BotReply(text=text)], "system", turn.message_id)
+
+
+def _pending_for_delivery(conversation_id: str) -> tuple[str, list[OutboundMessage]]:
+    with session_scope() as db:
+        conversation = db.get(Conversation, conversation_id)
+        if conversation is None:
+            return "", []
+        pending = conversations.pending_outbound(db_session=db, conversation_id=conversation_id)
+        return conversation.channel, [outbound_of(conversation, m) for m in pending]
+
+
+def outbound_of(conversation: Conversation, message: Message) -> OutboundMessage:
+    payload = message.payload or {}
+    return OutboundMessage(
+        conversation_id=conversation.id,
+        channel=conversation.channel,
+        channel_key=conversation.channel_key or "",
+        message_id=message.id,
+        author=message.author,
+        text=message.text,
+        buttons=list(payload.get("buttons") or []),
+        image=payload.get("image"),
+        agent_name=message.agent_name,
+        mode=conversation.mode,
+        in_reply_to=message.in_reply_to,
+    )
+
+
+def _mark_deliveries(outcomes: list[tuple[int, str, str | None]]) -> None:
+    """(message id, sent | failed, error) of one delivery run."""
+    with session_scope() as db:
+        begin_write(db)
+        now = utcnow()
+        for message_id, state, error in outcomes:
+            message = db.get(Message, message_id)
+            if message is not None:
+                message.state = state
+                message.delivery_error = error
+                if state == "sent":
+                    message.delivered_at = now
+
+
+def _take_pending(conversation_id: str, message_id: int) -> list[Message]:
+    """The replies to `message_id` and to earlier messages (ready after their own request
+    gave up waiting), and the pending messages that answer no message in particular (a
+    person's, the greeting after a handback), marked sent: the caller hands them over in its
+    answer. Replies to later messages wait for those messages' own answers."""
+    with session_scope() as db:
+        begin_write(db)
+        pending = [
+            m
+            for m in conversations.pending_outbound(db_session=db, conversation_id=conversation_id)
+            if m.in_reply_to is None or m.in_reply_to <= message_id
+        ]
+        now = utcnow()
+        for message in pending:
+            message.state = "sent"
+            message.delivered_at = now
+        return pending
+
+
+def _unprocessed_conversations() -> list[str]:
+    with session_scope() as db:
+        return conversations.with_received_messages(db_session=db)

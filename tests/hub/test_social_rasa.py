@@ -1,0 +1,219 @@
+"""Whole conversations on the social channels with the real assistant: api, action server and
+`rasa run` with the trained model, the api's channels sending to a local server that answers
+like the platforms. A customer greets, presses "Track my order", gives order 10001 and its
+email, and the order's status arrives through the platform's send API."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from api import cli
+from tests.conftest import REPO, free_port
+from tests.fakes.platforms import Call, FakePlatforms
+from tests.hub.social_support import (
+    Webhooks,
+    channel_env,
+    messenger_quick_reply,
+    messenger_text,
+    new_fake,
+    telegram_button,
+    telegram_text,
+    whatsapp_button_reply,
+    whatsapp_text,
+)
+
+
+@dataclass
+class FullStack:
+    api_url: str
+    admin_key: str
+    fake: FakePlatforms
+    hooks: Webhooks
+    log_dir: Path
+
+    def tracking_number(self, order_number: str) -> str:
+        r = httpx.get(
+            f"{self.api_url}/api/v1/orders/{order_number}",
+            headers={"Authorization": f"Bearer {self.admin_key}"},
+        )
+        assert r.status_code == 200, r.text
+        return str(r.json()["shipments"][0]["tracking_number"])
+
+
+@pytest.fixture(scope="module")
+def full_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FullStack]:
+    cli.train()
+    fake = new_fake()
+    var = tmp_path_factory.mktemp("social-rasa") / "var"
+    keys = {
+        "OPSDESK_ADMIN_KEY": secrets.token_urlsafe(24),
+        "OPSDESK_SERVICE_KEY": secrets.token_urlsafe(24),
+    }
+    overrides = {
+        "OPSDESK_VAR_DIR": str(var),
+        "OPSDESK_DATABASE_URL": f"sqlite:///{var / 'ops.db'}",
+        **keys,
+        **channel_env(fake.url),
+    }
+    subprocess.run(
+        [sys.executable, "-m", "api.cli", "seed"],
+        cwd=REPO,
+        check=True,
+        env={**os.environ, **overrides},
+        capture_output=True,
+    )
+    ports = free_port(), free_port(), free_port()
+    procs = cli.start_processes(*ports, env_overrides=overrides, log_dir=var / "logs", timeout=240)
+    api_url = f"http://127.0.0.1:{ports[0]}"
+    try:
+        yield FullStack(api_url, keys["OPSDESK_ADMIN_KEY"], fake, Webhooks(api_url), var / "logs")
+    finally:
+        cli.stop_processes(procs)
+        fake.stop()
+
+
+class Customer:
+    """One customer on one platform: says things through the webhook and reads what the
+    platform was asked to show them."""
+
+    def __init__(self, stack: FullStack, channel: str) -> None:
+        self.stack = stack
+        self.channel = channel
+        self.key = str(uuid.uuid4().int % 10**12 + 10**12)
+        self.seen = 0
+        self.transcript: list[tuple[str, str]] = []
+
+    @property
+    def platform(self) -> str:
+        return "meta" if self.channel == "messenger" else self.channel
+
+    def _mine(self, call: Call) -> bool:
+        body = call.body or {}
+        return self.key in (
+            (body.get("recipient") or {}).get("id"),
+            body.get("to"),
+            str(body.get("chat_id")),
+        )
+
+    def _calls(self) -> list[Call]:
+        method = "sendMessage" if self.channel == "telegram" else None
+        return [
+            c
+            for c in self.stack.fake.received(self.platform, method, self._mine)
+            if c.status == 200
+        ]
+
+    def _webhook(self, body: dict[str, Any]) -> None:
+        if self.channel == "telegram":
+            r = self.stack.hooks.telegram(body)
+        else:
+            r = self.stack.hooks.meta(self.channel, body)
+        assert r.status_code == 200, r.text
+
+    def say(self, text: str) -> list[Call]:
+        uid = uuid.uuid4().int % 10**9
+        if self.channel == "messenger":
+            self._webhook(messenger_text(self.key, f"m_{uid}", text))
+        elif self.channel == "whatsapp":
+            self._webhook(whatsapp_text(self.key, f"wamid.{uid}", text))
+        else:
+            self._webhook(telegram_text(uid, int(self.key), text))
+        return self._replies(text)
+
+    def press(self, title: str) -> list[Call]:
+        """Press the button titled `title` on the last reply, as the platform reports it."""
+        last = self._calls()[-1].body
+        uid = uuid.uuid4().int % 10**9
+        if self.channel == "messenger":
+            (reply,) = [q for q in last["message"]["quick_replies"] if q["title"] == title]
+            self._webhook(messenger_quick_reply(self.key, f"m_{uid}", title, reply["payload"]))
+        elif self.channel == "whatsapp":
+            buttons = last["interactive"]["action"]["buttons"]
+            (button,) = [b["reply"] for b in buttons if b["reply"]["title"] == title]
+            self._webhook(whatsapp_button_reply(self.key, f"wamid.{uid}", button["id"], title))
+        else:
+            keyboard = last["reply_markup"]["inline_keyboard"]
+            (button,) = [b for row in keyboard for b in row if b["text"] == title]
+            self._webhook(telegram_button(uid, int(self.key), title, button["callback_data"]))
+        return self._replies(f"[{title}]")
+
+    def _replies(self, said: str, settle: float = 1.0, timeout: float = 60.0) -> list[Call]:
+        """The messages sent to this customer since the last turn, once they stop coming."""
+        deadline = time.monotonic() + timeout
+        count, quiet_since = len(self._calls()), time.monotonic()
+        while time.monotonic() < deadline:
+            time.sleep(0.1)
+            now = len(self._calls())
+            if now != count:
+                count, quiet_since = now, time.monotonic()
+            elif now > self.seen and time.monotonic() - quiet_since >= settle:
+                break
+        new = self._calls()[self.seen :]
+        self.seen += len(new)
+        self.transcript.append((said, " | ".join(text_of(c) for c in new)))
+        assert new, f"no reply on {self.channel} to {said!r}: {self.transcript}"
+        return new
+
+
+def text_of(call: Call) -> str:
+    body = call.body
+    if "message" in body:
+        return str(body["message"].get("text", ""))
+    if body.get("type") == "interactive":
+        return str(body["interactive"]["body"]["text"])
+    if body.get("type") == "text":
+        return str(body["text"]["body"])
+    return str(body.get("text", ""))
+
+
+def joined(calls: list[Call]) -> str:
+    return "\n".join(text_of(c) for c in calls)
+
+
+def until(customer: Customer, done: Callable[[str], bool], answers: list[str], first: str) -> str:
+    """Keep answering the assistant's questions from `answers` until `done(reply)`."""
+    reply = first
+    for answer in answers:
+        if done(reply):
+            break
+        reply = joined(customer.say(answer))
+    return reply
+
+
+@pytest.mark.parametrize("channel", ["messenger", "whatsapp", "telegram"])
+def test_order_status_conversation_over_the_platform(full_stack: FullStack, channel: str) -> None:
+    tracking = full_stack.tracking_number("10001")
+    customer = Customer(full_stack, channel)
+    greeting = customer.say("hi")
+    # The greeting's buttons, in the platform's own shape.
+    last = greeting[-1].body
+    if channel == "messenger":
+        titles = [q["title"] for q in last["message"]["quick_replies"]]
+    elif channel == "whatsapp":
+        titles = [b["reply"]["title"] for b in last["interactive"]["action"]["buttons"]]
+    else:
+        titles = [b["text"] for row in last["reply_markup"]["inline_keyboard"] for b in row]
+    assert "Track my order" in titles, customer.transcript
+    reply = joined(customer.press("Track my order"))
+    reply = until(
+        customer,
+        lambda r: tracking in r,
+        ["10001", "jane.doe@example.com", "my order is 10001, email jane.doe@example.com"],
+        reply,
+    )
+    assert "UPS" in reply and tracking in reply, customer.transcript
+    if channel == "telegram":  # each button press was answered
+        answered = full_stack.fake.received("telegram", "answerCallbackQuery")
+        assert answered and all(c.status == 200 for c in answered)
