@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Response
 from sqlalchemy import text
+from starlette.types import ASGIApp
 
-from api import errors
+from api import errors, metrics
 from api.db import get_engine
-from api.middleware import BodyLimitAndAccessLog
+from api.deps import MetricsReader
+from api.middleware import EdgeMiddleware
 from api.ops.catalog.views import router as catalog_router
 from api.ops.conversations.views import router as conversations_router
 from api.ops.inventory.views import router as inventory_router
@@ -21,6 +25,8 @@ from api.ops.returns.views import labels_router
 from api.ops.returns.views import router as returns_router
 from api.ops.tickets.views import router as tickets_router
 from api.reads import get_reader
+from api.retention import prune_periodically
+from api.settings import get_settings
 
 DESCRIPTION = """
 The operations API of OpsDesk: orders, shipments, inventory, returns, the knowledge base and
@@ -32,12 +38,25 @@ the human ticket queue. Every route needs `Authorization: Bearer <key>`; keys ha
 
 @asynccontextmanager
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    pruning = asyncio.create_task(prune_periodically(get_engine(), get_settings()))
     yield
+    pruning.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await pruning
     await get_reader().close()
 
 
+class OpsDeskApp(FastAPI):
+    """FastAPI with the api's middleware outside all of Starlette's own: the 500 that
+    Starlette's error middleware sends for an unhandled error is then timed, logged, counted
+    and carries the request id like every other answer."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return EdgeMiddleware(super().build_middleware_stack())
+
+
 def create_app() -> FastAPI:
-    app = FastAPI(
+    app = OpsDeskApp(
         lifespan=lifespan,
         title="OpsDesk operations API",
         version="1.0",
@@ -46,8 +65,6 @@ def create_app() -> FastAPI:
         openapi_url="/openapi.json",
     )
     errors.install(app)
-
-    app.add_middleware(BodyLimitAndAccessLog)
 
     v1 = APIRouter(prefix="/api/v1")
     for router in (
@@ -75,5 +92,17 @@ def create_app() -> FastAPI:
         with get_engine().connect() as conn:
             conn.execute(text("SELECT 1"))
         return {"status": "ok"}
+
+    @app.get(
+        "/metrics",
+        tags=["health"],
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
+    )
+    async def prometheus_metrics(_reader: MetricsReader) -> Response:
+        """The process's Prometheus metrics. Needs `OPSDESK_METRICS_TOKEN` or the admin key
+        as the bearer key; reads no database, so it answers while the database is away."""
+        body, content_type = metrics.exposition()
+        return Response(body, media_type=content_type)
 
     return app

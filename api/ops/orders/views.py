@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
+from api import metrics
 from api.db import begin_write, session_scope, utcnow
 from api.deps import DbSession, Staff, StaffOrService, decode_cursor, encode_cursor
 from api.errors import ApiError, json_response
@@ -97,6 +98,7 @@ async def lookup_order(body: schemas.LookupRequest, _who: StaffOrService) -> Res
         postal_code=body.postal_code,
     ):
         await run_in_threadpool(_record_failure, body.conversation_id)
+        metrics.verification_failed()
         log.info("order verification failed (conversation %s)", body.conversation_id)
         raise ApiError(404, "order_not_found", "Order not found")
     return json_response(presenter.document(order))
