@@ -122,6 +122,7 @@ def configure_logging(*, level: str, fmt: str) -> None:
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(logging.WARNING)  # libraries: warnings and errors only
+    logging.captureWarnings(True)  # Python warnings too, rather than bare lines on stderr
     logging.getLogger("opsdesk").setLevel(level.upper())
     for name in ("uvicorn", "uvicorn.error"):
         uvicorn_log = logging.getLogger(name)
