@@ -81,21 +81,7 @@ class EdgeMiddleware:
             route = route_template(scope)
             metrics.observe_request(scope["method"], route, status, seconds)
             if access_log.isEnabledFor(logging.INFO):
-                path = mask_emails(scope["path"])
-                access_log.info(
-                    "%s %s %s %.1fms",
-                    scope["method"],
-                    path,
-                    status,
-                    seconds * 1000,
-                    extra={
-                        "method": scope["method"],
-                        "path": path,
-                        "route": route,
-                        "status": status,
-                        "duration_ms": round(seconds * 1000, 3),
-                    },
-                )
+                _write_access_line(scope["method"], scope["path"], route, status, seconds)
 
     async def _read_bounded(self, receive: Receive) -> bytes | None:
         body = bytearray()
@@ -118,21 +104,47 @@ class EdgeMiddleware:
         await response(scope, receive, send)
 
 
+def _write_access_line(method: str, path: str, route: str, status: int, seconds: float) -> None:
+    # The record is made here rather than by access_log.info(), which would also walk the
+    # stack for the caller's file and line: no access line shows them, every request paid.
+    path = mask_emails(path)
+    duration_ms = round(seconds * 1000, 3)
+    record = access_log.makeRecord(
+        access_log.name,
+        logging.INFO,
+        __file__,
+        0,
+        "%s %s %s %.1fms",
+        (method, path, status, duration_ms),
+        None,
+        extra={
+            "method": method,
+            "path": path,
+            "route": route,
+            "status": status,
+            "duration_ms": duration_ms,
+        },
+    )
+    access_log.handle(record)
+
+
 def route_template(scope: Scope) -> str:
     """The matched route's path template from the app's root (`/api/v1/orders/{order_number}`),
-    never the path itself; `metrics.UNMATCHED_ROUTE` when no route matched."""
+    never a path with its values in it; `metrics.UNMATCHED_ROUTE` when no route matched."""
     route = scope.get("route")
     relative = getattr(route, "path_format", None)
     if not relative:
         return metrics.UNMATCHED_ROUTE
     # The route knows its path below the router that holds it (`/orders/{order_number}`);
     # what the request's path has before that path, filled in, is the routers' prefix.
-    params = scope.get("path_params") or {}
+    params = scope.get("path_params")
+    path: str = scope["path"]
+    if not params:  # a route without parameters: its template is the path itself
+        return path if path.endswith(relative) else relative
     try:
         filled = relative.format(**{name: str(value) for name, value in params.items()})
     except (KeyError, IndexError, ValueError):
         return relative
-    path: str = scope["path"]
     return path[: len(path) - len(filled)] + relative if path.endswith(filled) else relative
 
 

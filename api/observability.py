@@ -17,8 +17,8 @@ import logging
 import re
 import secrets
 import sys
+import time
 from contextvars import ContextVar
-from datetime import UTC, datetime
 from typing import Any
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -33,6 +33,15 @@ _request_id: ContextVar[str | None] = ContextVar("opsdesk_request_id", default=N
 def current_request_id() -> str | None:
     """The id of the request being handled in this context, or None outside a request."""
     return _request_id.get()
+
+
+def forwarding_headers() -> dict[str, str]:
+    """Headers for a call made on behalf of the current request (the hub forwarding a
+    message to Rasa, say): its `X-Request-ID`, so the next process logs the same id. Rasa
+    does not pass headers on to the actions: put the id in the message's metadata as
+    `request_id` too, and the actions send it with their API calls."""
+    request_id = _request_id.get()
+    return {REQUEST_ID_HEADER: request_id} if request_id else {}
 
 
 def new_request_id() -> str:
@@ -73,24 +82,39 @@ def mask_emails(text: str) -> str:
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: timestamp, level, logger, message, request_id, then the
-    fields given with `extra=` (the access line's method, path, route, status, duration_ms)."""
+    fields given with `extra=` (the access line's method, path, route, status, duration_ms).
+    Written for the access line's sake, which every request pays for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._encoder = json.JSONEncoder(default=str, ensure_ascii=False)
+        self._second = -1
+        self._second_text = ""
+
+    def _timestamp(self, created: float) -> str:
+        # Called under the handler's lock: the cached second needs no lock of its own.
+        second = int(created)
+        if second != self._second:
+            self._second = second
+            self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        return f"{self._second_text}.{int((created - second) * 1000):03d}Z"
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
-            "timestamp": datetime.fromtimestamp(record.created, UTC).isoformat(
-                timespec="milliseconds"
-            ),
+            "timestamp": self._timestamp(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": mask_emails(record.getMessage()),
             "request_id": getattr(record, "request_id", None) or _request_id.get(),
         }
-        for name, value in record.__dict__.items():
-            if name not in _RECORD_ATTRIBUTES and name not in line:
-                line[name] = value
+        fields = record.__dict__.keys() - _RECORD_ATTRIBUTES
+        if fields:
+            for name, value in record.__dict__.items():
+                if name in fields and name not in line:
+                    line[name] = value
         if record.exc_info:
             line["exception"] = mask_emails(self.formatException(record.exc_info))
-        return json.dumps(line, default=str, ensure_ascii=False)
+        return self._encoder.encode(line)
 
 
 class TextFormatter(logging.Formatter):
@@ -123,6 +147,10 @@ def configure_logging(*, level: str, fmt: str) -> None:
     root.addHandler(handler)
     root.setLevel(logging.WARNING)  # libraries: warnings and errors only
     logging.captureWarnings(True)  # Python warnings too, rather than bare lines on stderr
+    # No line shows the thread or process: don't look them up for every record.
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     logging.getLogger("opsdesk").setLevel(level.upper())
     for name in ("uvicorn", "uvicorn.error"):
         uvicorn_log = logging.getLogger(name)
