@@ -3,9 +3,12 @@ no personal data, Prometheus metrics at /metrics, and expired rows pruned."""
 
 from __future__ import annotations
 
+import contextvars
 import json
+import logging
 import re
 import secrets
+import socket
 import subprocess
 import sys
 import time
@@ -17,6 +20,12 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from api.observability import (
+    JsonFormatter,
+    bind_request_id,
+    current_request_id,
+    forwarding_headers,
+)
 from api.retention import prune_expired
 from api.settings import Settings
 from tests.conftest import REPO, Store, free_port
@@ -221,6 +230,32 @@ def test_log_lines_are_json_objects_with_no_email_query_string_or_key(live: Stor
         assert key not in text
 
 
+def test_an_email_in_an_error_text_is_masked_in_the_log_line() -> None:
+    try:
+        raise ValueError("duplicate key (email)=(jane.doe@example.com)")
+    except ValueError:
+        record = logging.LogRecord(
+            "opsdesk.api", logging.ERROR, __file__, 1, "failed for %s", ("sam.lee@example.com",),
+            exc_info=sys.exc_info(),
+        )  # fmt: skip
+    line = json.loads(JsonFormatter().format(record))
+    assert line["message"] == "failed for [email]"
+    assert "duplicate key (email)=([email])" in line["exception"]
+    assert "@" not in json.dumps(line)
+
+
+def test_the_hub_forwards_the_id_of_the_request_it_is_handling() -> None:
+    def handling() -> tuple[dict[str, str], str | None]:
+        bind_request_id("widget-msg-42")
+        return forwarding_headers(), current_request_id()
+
+    assert contextvars.copy_context().run(handling) == (
+        {"X-Request-ID": "widget-msg-42"},
+        "widget-msg-42",
+    )
+    assert contextvars.copy_context().run(forwarding_headers) == {}  # outside a request
+
+
 # ----------------------------------------------------------------------------- metrics
 
 
@@ -360,15 +395,17 @@ def test_opsdesk_prune_keeps_records_within_the_retention_and_removes_them_past_
 
 
 @pytest.fixture
-def pruning_api(live: Store) -> Iterator[str]:
+def pruning_api(live: Store) -> Iterator[tuple[str, Path]]:
     """A second api process on the same database that prunes every half second and keeps
-    idempotency records for 7.2 seconds; yields its base URL."""
+    idempotency records for 7.2 seconds, writing its log as text; yields its base URL and
+    its log file."""
     port = free_port()
     log_path = Path(live.var_dir) / f"pruning-api-{port}.log"
     env = {
         **live.env,
         "OPSDESK_IDEMPOTENCY_RETENTION_HOURS": "0.002",
         "OPSDESK_PRUNE_INTERVAL_SECONDS": "0.5",
+        "OPSDESK_LOG_FORMAT": "text",
     }
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
@@ -389,19 +426,22 @@ def pruning_api(live: Store) -> Iterator[str]:
                 pass
             assert process.poll() is None and time.monotonic() < deadline, log_path.read_text()
             time.sleep(0.1)
-        yield base_url
+        yield base_url, log_path
     finally:
         process.terminate()
         process.wait(10)
 
 
-def test_the_api_prunes_expired_records_in_the_background(live: Store, pruning_api: str) -> None:
+def test_the_api_prunes_expired_records_in_the_background(
+    live: Store, pruning_api: tuple[str, Path]
+) -> None:
+    base_url, log_path = pruning_api
     key = f"obs-background-{secrets.token_hex(4)}"
     admin = {"Authorization": f"Bearer {live.keys['admin']}"}
     r = httpx.post(
-        f"{pruning_api}/api/v1/tickets",
+        f"{base_url}/api/v1/tickets",
         json={"reason": "observability_test"},
-        headers={**admin, "Idempotency-Key": key},
+        headers={**admin, "Idempotency-Key": key, "X-Request-ID": f"bg-{key}"},
     )
     assert r.status_code == 201, r.text
     assert idempotency_records(live, key) == 1  # younger than the 7.2 s window
@@ -410,9 +450,66 @@ def test_the_api_prunes_expired_records_in_the_background(live: Store, pruning_a
     while idempotency_records(live, key) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert idempotency_records(live, key) == 0
-    metrics = httpx.get(f"{pruning_api}/metrics", headers=admin).text
+    metrics = httpx.get(f"{base_url}/metrics", headers=admin).text
     [pruned] = [
         ln for ln in metrics.splitlines()
         if ln.startswith('opsdesk_pruned_records_total{table="idempotency_records"}')
     ]  # fmt: skip
     assert float(pruned.split()[-1]) >= 1
+    # OPSDESK_LOG_FORMAT=text: a line for a person, with the request id in brackets.
+    text = log_path.read_text()
+    assert re.search(rf"INFO opsdesk\.access \[bg-{key}\] POST /api/v1/tickets 201 ", text), text[
+        -2000:
+    ]
+    assert re.search(r"INFO opsdesk\.retention \[-\] pruned [1-9]\d* idempotency records", text)
+
+
+def test_while_the_database_is_away_503s_carry_the_request_id_and_metrics_still_answer(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as s:  # a port where no database listens
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    keys = {role: secrets.token_urlsafe(16) for role in ("admin", "service", "agent")}
+    store = Store(
+        backend="postgres",
+        url=f"postgresql+psycopg://postgres@127.0.0.1:{dead}/none?connect_timeout=2",
+        var_dir=tmp_path / "var",
+        keys=keys,
+    )
+    port = free_port()
+    store.log_path = tmp_path / "api.log"
+    with open(store.log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "api.cli", "api", "--port", str(port)],
+            cwd=REPO,
+            env={**store.env, "OPSDESK_METRICS_TOKEN": "scraper-token-1"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    store.base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{store.base_url}/api/v1/ping", timeout=1)
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline, store.log_path.read_text()
+                time.sleep(0.1)
+        with store.client("admin") as c:
+            r = c.get("/api/v1/orders/10001", headers={"X-Request-ID": "outage-1"})
+        assert r.status_code == 503 and r.json()["code"] == "database_unavailable"
+        assert r.headers["x-request-id"] == "outage-1"
+        lines = lines_of(store, "outage-1")
+        assert any(
+            ln["logger"] == "opsdesk.api" and "database unavailable" in ln["message"]
+            for ln in lines
+        )
+        assert access_line(store, "outage-1")["status"] == 503
+        samples = scrape(store, "scraper-token-1")
+    finally:
+        process.terminate()
+        process.wait(10)
+    assert value(samples, "opsdesk_database_unavailable_total") == 1
+    assert value(samples, "opsdesk_http_errors_total", status="503", code="database_unavailable")
