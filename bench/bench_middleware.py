@@ -1,7 +1,9 @@
 """What the api's middleware costs per request: the constant `GET /api/v1/ping` served by this
 checkout, and optionally by another one (`--baseline DIR`, e.g. an older commit unpacked with
 `git archive`), in interleaved short runs so that load from other work on the machine falls
-on both alike. Prints the median over the runs of each run's p50, p95 and req/s.
+on both alike. Prints the median over the runs of each run's p50, p95 and req/s, and of the
+api process's own CPU time per request (from /proc: what other processes on a busy machine
+do to wall-clock figures, they do much less to it).
 
     .venv/bin/python bench/bench_middleware.py --runs 15 --requests 2000
     git archive 688e265 | tar -x -C /tmp/before
@@ -75,6 +77,12 @@ def start_api(checkout: Path, workdir: Path) -> tuple[subprocess.Popen, int]:
     raise RuntimeError(f"api of {checkout} did not start; see {workdir / 'api.log'}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--baseline", type=Path, help="another checkout to compare with")
@@ -98,13 +106,14 @@ def main() -> None:
         }
         try:
             figures: dict[str, dict[str, list[float]]] = {
-                name: {"p50": [], "p95": [], "rps": []} for name in servers
+                name: {"p50": [], "p95": [], "rps": [], "cpu": []} for name in servers
             }
             for name, (_proc, port) in servers.items():  # warm up
                 run_load("127.0.0.1", port, {}, _ping, clients=args.clients,
                          requests_per_client=300, name=name)  # fmt: skip
             for _ in range(args.runs):
-                for name, (_proc, port) in servers.items():
+                for name, (proc, port) in servers.items():
+                    cpu_before = cpu_seconds(proc.pid)
                     result = run_load(
                         "127.0.0.1",
                         port,
@@ -119,15 +128,17 @@ def main() -> None:
                     figures[name]["p50"].append(percentile(result.latencies_ms, 0.5))
                     figures[name]["p95"].append(percentile(result.latencies_ms, 0.95))
                     figures[name]["rps"].append(result.throughput)
+                    cpu = cpu_seconds(proc.pid) - cpu_before
+                    figures[name]["cpu"].append(cpu / result.requests * 1e6)
         finally:
             for proc, _port in servers.values():
                 proc.terminate()
                 proc.wait(10)
-    print("| checkout | median p50 ms | median p95 ms | median req/s |")
-    print("|---|---:|---:|---:|")
+    print("| checkout | p50 ms | p95 ms | req/s | api CPU µs per request |")
+    print("|---|---:|---:|---:|---:|")
     for name, f in figures.items():
         print(f"| {name} | {median(f['p50']):.3f} | {median(f['p95']):.3f} | "
-              f"{median(f['rps']):,.0f} |")  # fmt: skip
+              f"{median(f['rps']):,.0f} | {median(f['cpu']):.0f} |")  # fmt: skip
 
 
 def _ping(_i: int) -> tuple[str, str, None]:
