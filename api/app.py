@@ -11,7 +11,7 @@ from fastapi import APIRouter, FastAPI, Response
 from sqlalchemy import text
 from starlette.types import ASGIApp
 
-from api import errors, metrics
+from api import errors, metrics, openapi
 from api.db import get_engine
 from api.deps import MetricsReader
 from api.middleware import EdgeMiddleware
@@ -47,9 +47,9 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
 
 
 class OpsDeskApp(FastAPI):
-    """FastAPI with the api's middleware outside all of Starlette's own: the 500 that
-    Starlette's error middleware sends for an unhandled error is then timed, logged, counted
-    and carries the request id like every other answer."""
+    """FastAPI with the api's middleware outside all of Starlette's own, so that every
+    answer is timed, logged, counted and carries the request id, and no error reaches
+    Starlette's error middleware (which would drop the keep-alive connection)."""
 
     def build_middleware_stack(self) -> ASGIApp:
         return EdgeMiddleware(super().build_middleware_stack())
@@ -97,7 +97,12 @@ def create_app() -> FastAPI:
         "/metrics",
         tags=["health"],
         response_class=Response,
-        responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
+        responses={
+            200: {"content": {"text/plain": {}}, "description": "Prometheus text format"},
+            401: {"description": "Missing or unknown key"},
+            403: {"description": "A key other than the metrics token or the admin key"},
+        },
+        openapi_extra={"security": [{"bearerKey": []}]},
     )
     async def prometheus_metrics(_reader: MetricsReader) -> Response:
         """The process's Prometheus metrics. Needs `OPSDESK_METRICS_TOKEN` or the admin key
@@ -105,4 +110,5 @@ def create_app() -> FastAPI:
         body, content_type = metrics.exposition()
         return Response(body, media_type=content_type)
 
+    openapi.install(app)
     return app

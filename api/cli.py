@@ -92,7 +92,7 @@ def cmd_prune(args: argparse.Namespace) -> int:
     counts = prune_expired(get_engine(), get_settings(), idempotency_older_than=args.older_than)
     print(
         f"pruned {counts['idempotency_records']} idempotency records and "
-        f"{counts['verification_failures']} verification failures"
+        f"{counts['verification_buckets']} expired verification buckets"
     )
     return 0
 
@@ -351,13 +351,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--orders", type=int, default=0, help="also generate N more orders")
     p.set_defaults(func=cmd_seed)
     p = sub.add_parser(
-        "prune", help="delete idempotency records and verification failures past their window"
+        "prune", help="delete idempotency records and verification buckets past their window"
     )
     p.add_argument(
         "--older-than",
         type=parse_duration,
         help="idempotency records older than this (90s, 15m, 24h, 7d; default: "
-        "OPSDESK_IDEMPOTENCY_RETENTION_HOURS); verification failures always after their window",
+        "OPSDESK_IDEMPOTENCY_RETENTION_HOURS); verification buckets always after their window",
     )
     p.set_defaults(func=cmd_prune)
     p = sub.add_parser("migrate", help="bring the database to the newest schema")

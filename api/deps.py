@@ -14,7 +14,13 @@ from starlette.concurrency import run_in_threadpool
 
 from api.db import get_sessionmaker
 from api.errors import ApiError
-from api.ops.auth.service import Principal, configured_principal, stored_principal
+from api.ops.auth.service import (
+    Principal,
+    configured_principal,
+    may_be_stored,
+    stored_principal,
+)
+from api.ops.common.types import MAX_ROW_ID
 from api.settings import get_settings
 
 
@@ -43,7 +49,7 @@ async def get_principal(request: Request) -> Principal:
         raise ApiError(401, "unauthorized", "Missing bearer key")
     settings = get_settings()
     principal = configured_principal(settings=settings, key=key.strip())
-    if principal is None:
+    if principal is None and may_be_stored(key.strip()):
         principal = await run_in_threadpool(_stored_principal, key.strip())
     if principal is None:
         raise ApiError(401, "unauthorized", "Unknown or revoked key")
@@ -95,9 +101,10 @@ def decode_cursor(cursor: str | None) -> int | None:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, _, value = raw.partition(":")
-        if prefix != "id":
+        number = int(value)
+        if prefix != "id" or not 0 < number <= MAX_ROW_ID:
             raise ValueError
-        return int(value)
+        return number
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
         raise ApiError(400, "invalid_cursor", "The cursor is not one this API gave out") from exc
 

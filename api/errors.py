@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sqlite3
+from functools import lru_cache
 from typing import Any
 
 import psycopg
@@ -107,6 +109,21 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
+def _allowed_methods(request: Request) -> set[str]:
+    """Every method some route of this path answers, as the OpenAPI document lists them
+    (Starlette names only the first route's, and GET and POST on one path are two routes)."""
+    allowed: set[str] = set()
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        if _template_regex(template).fullmatch(request.url.path):
+            allowed |= {method.upper() for method in operations}
+    return allowed
+
+
+@lru_cache(maxsize=256)
+def _template_regex(template: str) -> re.Pattern[str]:
+    return re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)))
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
@@ -120,9 +137,13 @@ def install(app: FastAPI) -> None:
         return problem(422, "validation_error", "The request is not valid", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _STATUS_CODES.get(exc.status_code, "http_error")
-        return problem(exc.status_code, code, str(exc.detail))
+        response = problem(exc.status_code, code, str(exc.detail))
+        response.headers.update(exc.headers or {})
+        if exc.status_code == 405:
+            response.headers["Allow"] = ", ".join(sorted(_allowed_methods(request)))
+        return response
 
     async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
         metrics.database_unreachable()
@@ -143,8 +164,4 @@ def install(app: FastAPI) -> None:
 
     for unavailable in DATABASE_UNAVAILABLE:
         app.add_exception_handler(unavailable, _database_unavailable)
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem(500, "internal_error", "Something went wrong on our side")
+    # Unexpected errors are answered by api.middleware, which keeps the connection open.

@@ -1,10 +1,12 @@
 """The api's one middleware, plain ASGI (no per-request task group or memory streams, which
 Starlette's BaseHTTPMiddleware costs on every request): give each request its id, bound
-request bodies, write the access log line and count the request in the metrics."""
+request bodies, refuse NUL characters, answer unexpected errors without dropping the
+connection, write the access log line and count the request in the metrics."""
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from typing import Any
 
@@ -15,16 +17,22 @@ from api.observability import bind_request_id, mask_emails, new_request_id, sane
 
 MAX_BODY_BYTES = 256 * 1024
 access_log = logging.getLogger("opsdesk.access")
+log = logging.getLogger("opsdesk.api")
+# A NUL character: raw, escaped in a JSON string (\u0000 after an even run of backslashes),
+# or percent-encoded in a query string or a form.
+_NUL = re.compile(rb"\x00|(?<!\\)(?:\\\\)*\\u0000")
+_NUL_ENCODED = re.compile(rb"\x00|%00")
 
 
 class EdgeMiddleware:
     """Runs outside everything else of the app (see `api.app.OpsDeskApp`), so what it does
-    covers every answer, the 500 of Starlette's error middleware included:
+    covers every answer:
 
     - the request id: the caller's `X-Request-ID` when sane, else a new one; bound to the
       context for every log line of the request and echoed on the response;
     - 413 problem+json for bodies over `max_body_bytes` (by Content-Length, or counted for a
-      chunked body, which is then read up front);
+      chunked body), 422 for NUL characters in the path, query or body (read up front);
+    - a 500 problem+json for an unexpected error, keeping the connection open;
     - one access log line: method, path (never the query string, which can carry an email
       address), route template, status, duration, request id;
     - the latency histogram by method, route template and status class."""
@@ -42,26 +50,31 @@ class EdgeMiddleware:
         started = time.perf_counter()
         length: bytes | None = None
         chunked = False
+        form = False
         request_id: str | None = None
         for name, value in scope["headers"]:
             if name == b"content-length":
                 length = value
             elif name == b"transfer-encoding" and b"chunked" in value.lower():
                 chunked = True
+            elif name == b"content-type" and value.startswith(b"application/x-www-form"):
+                form = True
             elif name == b"x-request-id":
                 request_id = sane_request_id(value)
         request_id = request_id or new_request_id()
-        # Not reset at the end: an unhandled error is logged again by the server after this
-        # returns, and should carry the id too. Each request runs in a task of its own, so
-        # the id does not outlive it.
+        # Not reset at the end: the server logs an error that escapes this call after it
+        # returns, and that line should carry the id too. Each request runs in a task of its
+        # own, so the id does not outlive it.
         bind_request_id(request_id)
         id_header = (b"x-request-id", request_id.encode("ascii"))
         status = 500
+        started_response = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started_response
             if message["type"] == "http.response.start":
                 status = message["status"]
+                started_response = True
                 message["headers"] = [*message.get("headers", ()), id_header]
             await send(message)
 
@@ -69,13 +82,32 @@ class EdgeMiddleware:
             if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
                 await self._too_large(scope, receive, send_with_id)
                 return
-            if length is None and chunked:
+            if "\x00" in scope["path"] or _NUL_ENCODED.search(scope["query_string"]):
+                await self._nul(scope, receive, send_with_id)
+                return
+            if chunked or (length is not None and length != b"0"):
+                # Read up front (it is bounded, and the route reads it whole anyway): a text
+                # with NUL characters is refused here, before any route or database sees it.
                 buffered = await self._read_bounded(receive)
                 if buffered is None:
                     await self._too_large(scope, receive, send_with_id)
                     return
+                if (_NUL_ENCODED if form else _NUL).search(buffered):
+                    await self._nul(scope, receive, send_with_id)
+                    return
                 receive = _replay(buffered, receive)
-            await self.app(scope, receive, send_with_id)
+            try:
+                await self.app(scope, receive, send_with_id)
+            except Exception:
+                # Answered here, not by Starlette's outermost error middleware, which
+                # re-raises after its 500 so that the server drops the keep-alive connection
+                # under the client's next request.
+                log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+                if started_response:
+                    raise  # half a response is out: only closing the connection can end it
+                status = 500
+                response = errors.problem(500, "internal_error", "Something went wrong on our side")
+                await response(scope, receive, send_with_id)
         finally:
             seconds = time.perf_counter() - started
             route = route_template(scope)
@@ -94,6 +126,12 @@ class EdgeMiddleware:
                 return None
             if not message.get("more_body", False):
                 return bytes(body)
+
+    async def _nul(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = errors.problem(
+            422, "nul_character", "Text in the request may not contain NUL characters"
+        )
+        await response(scope, receive, send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = errors.problem(

@@ -15,10 +15,10 @@ from api.ops.orders.models import (
     Payment,
     Shipment,
     TrackingEvent,
-    VerificationFailure,
 )
 from api.ops.returns.models import Rma, RmaLine
 from api.ops.tickets.models import Ticket
+from api.ops.verification.models import VerificationBucket
 
 __all__ = [
     "Agent",
@@ -42,5 +42,5 @@ __all__ = [
     "Ticket",
     "TrackingEvent",
     "Variant",
-    "VerificationFailure",
+    "VerificationBucket",
 ]

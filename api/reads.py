@@ -86,6 +86,10 @@ class PostgresReader:
         self._pool: AsyncConnectionPool | None = None
         self._opening = asyncio.Lock()
         self._sql: dict[str, str] = {}
+        self._errors_seen = 0
+        # Until a read has reached the server, its state is unknown: the first read goes
+        # direct (the pool is still opening its first connection then, too).
+        self._away = True
 
     def timestamp(self, value: datetime) -> Any:
         return value
@@ -117,6 +121,20 @@ class PostgresReader:
     async def fetch_one(self, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
         pool = self._pool or await self._open_pool()
         driver_sql = self._driver_sql(sql)
+        errors = pool.get_stats().get("connections_errors", 0)
+        if self._away or errors != self._errors_seen:
+            # The pool failed to connect since the last read, or the server was away then:
+            # rather than wait the pool's 3 s for a connection, try one of our own, which
+            # fails at once while the server refuses connections (as the session routes do)
+            # and tells when it is back.
+            self._errors_seen = errors
+            try:
+                found = await self._fetch_direct(driver_sql, params)
+            except psycopg.OperationalError:
+                self._away = True
+                raise
+            self._away = False
+            return found
         for attempt in (1, 2):
             try:
                 async with pool.connection() as conn:
@@ -133,6 +151,19 @@ class PostgresReader:
                     raise
                 await pool.check()
         raise AssertionError("unreachable")
+
+    async def _fetch_direct(
+        self, driver_sql: str, params: dict[str, Any]
+    ) -> tuple[Any, ...] | None:
+        conn = await psycopg.AsyncConnection.connect(
+            self._conninfo, autocommit=True, connect_timeout=3
+        )
+        try:
+            cursor = await conn.execute(driver_sql, params)
+            row: tuple[Any, ...] | None = await cursor.fetchone()
+            return row
+        finally:
+            await conn.close()
 
     async def close(self) -> None:
         if self._pool is not None:

@@ -2,8 +2,10 @@
 
 - Idempotency records, after `OPSDESK_IDEMPOTENCY_RETENTION_HOURS` (default 24): a retry
   with the same key after that creates anew.
-- Failed customer verifications, after the failure window (`OPSDESK_LOOKUP_FAILURE_WINDOW_
-  SECONDS`): older ones no longer count towards the limit, and nothing else reads them.
+- Verification buckets (the failed proofs counted for one conversation, order or return),
+  once their window (`OPSDESK_LOOKUP_FAILURE_WINDOW_SECONDS`) has passed: the next attempt
+  for that key would start the bucket afresh anyway. Without this, every conversation and
+  every order number ever tried would keep a row.
 
 The api process prunes every `OPSDESK_PRUNE_INTERVAL_SECONDS` (default 600); `opsdesk prune`
 does the same once, from the command line.
@@ -15,14 +17,16 @@ import asyncio
 import logging
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import InstrumentedAttribute
 
 from api import metrics
 from api.db import WRITE_OPTION, utcnow
 from api.ops.common.idempotency import IdempotencyRecord
-from api.ops.orders.models import VerificationFailure
+from api.ops.verification.models import VerificationBucket
 from api.settings import Settings
 
 log = logging.getLogger("opsdesk.retention")
@@ -35,23 +39,21 @@ PAUSE_BETWEEN_BATCHES_S = 0.01
 
 def prune_older_than(
     engine: Engine,
-    model: type[IdempotencyRecord] | type[VerificationFailure],
-    cutoff: datetime,
     *,
+    key: InstrumentedAttribute[Any],
+    stamp: InstrumentedAttribute[Any],
+    oldest_first: InstrumentedAttribute[Any],
+    cutoff: datetime,
     batch_size: int = BATCH_SIZE,
 ) -> int:
-    """Delete the rows of `model`'s table created before `cutoff`, oldest first,
-    `batch_size` rows per transaction; returns how many were deleted."""
-    # Rows are inserted in time order, so the oldest have the lowest ids: each batch finds
-    # its rows at the start of the primary key, with no index on created_at.
+    """Delete the rows whose `stamp` is before `cutoff`, in `oldest_first` order, `batch_size`
+    rows per transaction; returns how many were deleted. `key` identifies a row."""
     oldest = (
-        select(model.id)
-        .where(model.created_at < cutoff)
-        .order_by(model.id)
-        .limit(batch_size)
-        .scalar_subquery()
+        select(key).where(stamp < cutoff).order_by(oldest_first).limit(batch_size).scalar_subquery()
     )
-    statement = delete(model).where(model.id.in_(oldest))
+    # The cutoff again on the DELETE itself: a row refreshed meanwhile (a bucket whose window
+    # an attempt just restarted) is checked anew by PostgreSQL and kept.
+    statement = delete(key.class_).where(key.in_(oldest), stamp < cutoff)
     deleted = 0
     while True:
         with engine.connect() as conn:
@@ -74,20 +76,32 @@ def prune_expired(
         if idempotency_older_than is None
         else idempotency_older_than
     )
-    keep_failures = timedelta(seconds=settings.lookup_failure_window_seconds)
+    window = timedelta(seconds=settings.lookup_failure_window_seconds)
     counts = {
-        "idempotency_records": prune_older_than(engine, IdempotencyRecord, _before(now, keep_keys)),
-        "verification_failures": prune_older_than(
-            engine, VerificationFailure, _before(now, keep_failures)
+        # Records are inserted in time order, so the oldest have the lowest ids: each batch
+        # finds its rows at the start of the primary key, with no index on created_at.
+        "idempotency_records": prune_older_than(
+            engine,
+            key=IdempotencyRecord.id,
+            stamp=IdempotencyRecord.created_at,
+            oldest_first=IdempotencyRecord.id,
+            cutoff=_before(now, keep_keys),
+        ),
+        "verification_buckets": prune_older_than(
+            engine,
+            key=VerificationBucket.key,
+            stamp=VerificationBucket.window_started_at,
+            oldest_first=VerificationBucket.window_started_at,
+            cutoff=_before(now, window),
         ),
     }
     for table, count in counts.items():
         metrics.records_pruned(table, count)
     if any(counts.values()):
         log.info(
-            "pruned %d idempotency records and %d verification failures",
+            "pruned %d idempotency records and %d expired verification buckets",
             counts["idempotency_records"],
-            counts["verification_failures"],
+            counts["verification_buckets"],
         )
     return counts
 

@@ -39,8 +39,10 @@ class Settings(BaseSettings):
     rasa_url: str = "http://127.0.0.1:5005"
     redis_url: str = ""
     store_dir: Path = REPO_ROOT / "data" / "store"
-    # Failed order verifications allowed per conversation within the window before 429.
+    # Failed proofs of identity allowed per conversation, and per order (or return) number
+    # whatever the conversation, within the window, before 429.
     lookup_max_failures: int = 5
+    lookup_max_failures_per_order: int = 10
     lookup_failure_window_seconds: int = 900
     log_level: str = "info"
     # "json" (one object per line) or "text"; empty: JSON unless stderr is a terminal.
@@ -49,7 +51,7 @@ class Settings(BaseSettings):
     metrics_token: str = ""
     # A retry with the same Idempotency-Key after this long creates anew.
     idempotency_retention_hours: float = Field(default=24.0, gt=0)
-    # How often the api deletes expired idempotency records and verification failures.
+    # How often the api deletes expired idempotency records and verification buckets.
     prune_interval_seconds: float = Field(default=600.0, gt=0)
 
     def effective_database_url(self) -> str:

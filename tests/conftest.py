@@ -100,6 +100,7 @@ class Store:
     base_url: str = ""
     process: subprocess.Popen | None = None
     log_path: Path | None = None
+    settings: dict[str, str] = field(default_factory=dict)  # more OPSDESK_* for the api
 
     @property
     def env(self) -> dict[str, str]:
@@ -111,7 +112,7 @@ class Store:
             "OPSDESK_SERVICE_KEY": self.keys["service"],
             "OPSDESK_AGENT_KEY": self.keys["agent"],
             "OPSDESK_LOG_LEVEL": "info",
-        }
+        } | self.settings
 
     def engine(self) -> sa.Engine:
         return make_engine(self.url)

@@ -15,7 +15,8 @@ class InboundMessage:
     """One message from a customer, as the channel received it."""
 
     channel: str  # rest | socketio | messenger | instagram | whatsapp | telegram
-    channel_key: str  # the channel's own id of the customer or chat (sender, session_id, PSID, chat_id)
+    # The channel's own id of the customer or chat (sender, session_id, PSID, chat_id).
+    channel_key: str
     text: str  # what the customer wrote, or the payload of the button they chose
     external_id: str | None = None  # the platform's message id: a replay is processed once
     button_title: str | None = None  # the title of the button chosen, when one was

@@ -13,7 +13,6 @@ from api.db import Base, make_engine
 from api.migrate import upgrade
 
 
-
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_migrations_match_the_models(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest

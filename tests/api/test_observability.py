@@ -118,9 +118,10 @@ def idempotency_records(live: Store, key: str) -> int:
     return int(found)  # type: ignore[call-overload]
 
 
-def verification_failures(live: Store, conversation: str) -> int:
+def verification_buckets(live: Store, conversation: str) -> int:
     found = live.scalar(
-        "SELECT count(*) FROM verification_failures WHERE conversation_id = :c", c=conversation
+        "SELECT count(*) FROM verification_buckets WHERE key = :key",
+        key=f"conversation:{conversation}",
     )
     return int(found)  # type: ignore[call-overload]
 
@@ -138,7 +139,7 @@ def test_a_request_id_sent_is_echoed_and_on_every_log_line_of_its_request(live: 
     )
     loggers = {ln["logger"] for ln in lines}
     # The route's own line (the failed verification) and the access line share the id.
-    assert {"opsdesk.orders", "opsdesk.access"} <= loggers
+    assert {"opsdesk.verification", "opsdesk.access"} <= loggers
     access = access_line(live, request_id)
     assert access.keys() >= ACCESS_FIELDS
     assert (access["method"], access["path"], access["route"], access["status"]) == (
@@ -340,7 +341,7 @@ def test_pruning_removes_only_idempotency_records_older_than_the_window(live: St
     assert create_ticket(live, old_key) not in (old_ticket, new_ticket)
 
 
-def test_pruning_removes_verification_failures_once_they_no_longer_count(live: Store) -> None:
+def test_pruning_removes_verification_buckets_whose_window_has_passed(live: Store) -> None:
     old, new = (f"obs-failures-{age}-{secrets.token_hex(4)}" for age in ("old", "new"))
     failed_lookup(live, old)
     time.sleep(2.0)
@@ -355,8 +356,8 @@ def test_pruning_removes_verification_failures_once_they_no_longer_count(live: S
         )
     finally:
         engine.dispose()
-    assert verification_failures(live, old) == 0
-    assert verification_failures(live, new) == 1
+    assert verification_buckets(live, old) == 0
+    assert verification_buckets(live, new) == 1
 
 
 def opsdesk(live: Store, *args: str, **env: str) -> subprocess.CompletedProcess[str]:

@@ -37,7 +37,9 @@ def test_order_status_is_answered_from_the_record(stack: Stack, chat: Conversati
 
 
 def test_wrong_email_three_times_offers_a_person(stack: Stack, chat: Conversation) -> None:
-    failures_before = stack.scalar("SELECT count(*) FROM verification_failures")
+    failures_before = stack.scalar(
+        "SELECT coalesce(sum(failures), 0) FROM verification_buckets WHERE key = 'order:10002'"
+    )
     reply = chat.say("where's my package? order 10002")
     for i in range(3):
         if "order number" in reply.lower():
@@ -45,7 +47,10 @@ def test_wrong_email_three_times_offers_a_person(stack: Stack, chat: Conversatio
         reply = chat.say(f"wrong{i}@example.com")
     assert any(w in reply.lower() for w in ("person", "agent", "human", "team")), chat.transcript
     assert "FedEx" not in " ".join(text for _, text in chat.transcript)  # nothing leaked
-    assert stack.scalar("SELECT count(*) FROM verification_failures") == failures_before + 3  # type: ignore[operator]
+    failures = stack.scalar(
+        "SELECT coalesce(sum(failures), 0) FROM verification_buckets WHERE key = 'order:10002'"
+    )
+    assert failures == failures_before + 3  # type: ignore[operator]
 
 
 def test_delayed_order_apologises_and_offers_a_person(stack: Stack, chat: Conversation) -> None:

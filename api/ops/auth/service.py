@@ -52,6 +52,15 @@ def configured_principal(*, settings: Settings, key: str) -> Principal | None:
     return None
 
 
+# Keys made by `create_key` carry this prefix: any other unknown key is refused without a
+# database read (so it is a 401 even while the database is away).
+STORED_KEY_PREFIX = "odk_"
+
+
+def may_be_stored(key: str) -> bool:
+    return key.startswith(STORED_KEY_PREFIX)
+
+
 def stored_principal(*, db_session: Session, key: str) -> Principal | None:
     """The holder of an unrevoked key created with `create_key`."""
     row = db_session.scalar(
@@ -64,7 +73,7 @@ def create_key(*, db_session: Session, name: str, role: str, agent_id: int | Non
     """Create a key and return it in clear, once; only its hash is kept."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role}")
-    key = secrets.token_urlsafe(32)
+    key = STORED_KEY_PREFIX + secrets.token_urlsafe(32)
     db_session.add(ApiKey(name=name, key_hash=hash_key(key), role=role, agent_id=agent_id))
     return key
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from api.db import begin_write
 from api.deps import DbSession, Staff
+from api.ops.common.types import MAX_ROW_ID
 from api.ops.conversations import service
 from api.ops.conversations.models import Message
 from api.ops.tickets.models import Ticket
@@ -87,7 +88,9 @@ def list_messages(
     conversation_id: str,
     db: DbSession,
     _who: Staff,
-    after: Annotated[int | None, Query(ge=0, description="id of the last message seen")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=MAX_ROW_ID, description="id of the last message seen")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> MessageList:
     """The transcript, oldest first; pass the last id seen as `after` to get only newer ones."""

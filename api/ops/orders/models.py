@@ -108,14 +108,3 @@ class TrackingEvent(Base):
     status: Mapped[str] = mapped_column(String(30))
     description: Mapped[str] = mapped_column(String(200))
     location: Mapped[str | None] = mapped_column(String(80))
-
-
-class VerificationFailure(Base):
-    """A failed customer verification, counted per conversation for rate limiting."""
-
-    __tablename__ = "verification_failures"
-    __table_args__ = (Index("ix_verification_failures_conv", "conversation_id", "created_at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    conversation_id: Mapped[str] = mapped_column(String(120))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

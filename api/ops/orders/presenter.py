@@ -95,17 +95,6 @@ def order_by_id_sql(dialect: str) -> str:
     return _order_json_sql(dialect).format(where="o.id = :order_id")
 
 
-@cache
-def lookup_sql(dialect: str) -> str:
-    """The customer lookup in one round trip: the conversation's recent failed verifications
-    (`:conversation_id` since `:since`) and the order document by `:number` (NULL if none)."""
-    return (
-        "SELECT (SELECT count(*) FROM verification_failures "
-        "WHERE conversation_id = :conversation_id AND created_at >= :since), "
-        f"({order_by_number_sql(dialect)})"
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class OrderHead:
     """The order's own columns, from the first part of the document."""

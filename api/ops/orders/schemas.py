@@ -13,6 +13,15 @@ OrderNumberField = Field(
 )
 
 
+ConversationField = Field(
+    default=None,
+    min_length=1,
+    max_length=120,
+    description="The conversation asking: failed proofs are limited per conversation and per "
+    "order number.",
+)
+
+
 class LookupRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -30,7 +39,7 @@ class LookupRequest(BaseModel):
     order_number: str = OrderNumberField
     email: str | None = Field(default=None, max_length=254)
     postal_code: str | None = Field(default=None, max_length=16)
-    conversation_id: str = Field(default="anonymous", min_length=1, max_length=120)
+    conversation_id: str | None = ConversationField
 
     @model_validator(mode="after")
     def _one_proof(self) -> LookupRequest:
@@ -47,6 +56,7 @@ class CancelRequest(BaseModel):
     reason: str = Field(default="customer request", max_length=500)
     email: str | None = Field(default=None, max_length=254)
     postal_code: str | None = Field(default=None, max_length=16)
+    conversation_id: str | None = ConversationField
 
 
 class TransitionRequest(BaseModel):

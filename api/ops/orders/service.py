@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -12,29 +10,15 @@ from api.errors import ApiError
 from api.ops.audit import service as audit
 from api.ops.customers.models import Customer
 from api.ops.inventory import service as inventory
-from api.ops.orders.models import Order, VerificationFailure
+from api.ops.orders.models import Order
 from api.ops.orders.status import (
+    CANCELLABLE,
     NOT_CANCELLABLE_REASON,
     InvalidTransition,
     OrderStatus,
     check_transition,
 )
-
-_DIGITS = re.compile(r"\d+")
-
-
-def parse_order_number(raw: str) -> int | None:
-    """'#10482', 'A-10482', 'order 10 482' -> 10482; None when it holds no usable digits."""
-    digits = "".join(_DIGITS.findall(raw or ""))
-    if not digits or len(digits) > 12:
-        return None
-    return int(digits)
-
-
-def normalize_postal_code(raw: str) -> str:
-    code = re.sub(r"[\s-]", "", raw or "").upper()
-    # A US ZIP+4 matches its five-digit ZIP.
-    return code[:5] if code.isdigit() and len(code) == 9 else code
+from api.ops.verification.service import parse_order_number
 
 
 def get_by_number(*, db_session: Session, order_number: str | int) -> Order | None:
@@ -50,43 +34,6 @@ def get_by_number_or_raise(*, db_session: Session, order_number: str | int) -> O
     if order is None:
         raise ApiError(404, "order_not_found", "Order not found")
     return order
-
-
-def verify(
-    *,
-    db_session: Session,
-    order_number: str,
-    email: str | None,
-    postal_code: str | None,
-) -> Order | None:
-    """The order, if the email or the postal code matches it; None for a wrong one or an
-    unknown order alike, so a caller cannot tell which order numbers exist."""
-    order = get_by_number(db_session=db_session, order_number=order_number)
-    if order is None:
-        return None
-    proven = proof_matches(
-        customer_email=order.customer.email,
-        ship_postal_code=order.ship_postal_code,
-        email=email,
-        postal_code=postal_code,
-    )
-    return order if proven else None
-
-
-def proof_matches(
-    *, customer_email: str, ship_postal_code: str, email: str | None, postal_code: str | None
-) -> bool:
-    """Does the email or postal code the customer gave match the order's?"""
-    if email and customer_email == email.strip().lower():
-        return True
-    return bool(
-        postal_code
-        and normalize_postal_code(ship_postal_code) == normalize_postal_code(postal_code)
-    )
-
-
-def record_failure(*, db_session: Session, conversation_id: str) -> None:
-    db_session.add(VerificationFailure(conversation_id=conversation_id))
 
 
 def transition(
@@ -139,10 +86,10 @@ def transition(
 
 
 def cancel(*, db_session: Session, order: Order, actor: str, reason: str) -> None:
-    """Cancel an order that has not shipped; 409 order_not_cancellable with the reason else."""
-    try:
-        check_transition(order.status, OrderStatus.cancelled)
-    except InvalidTransition as exc:
+    """Cancel an order that has not shipped; 409 order_not_cancellable with the reason else.
+    Only the cancellable states count: the status machine also lets staff move a lost parcel
+    to cancelled (a refund), which is not the customer's to ask for."""
+    if OrderStatus(order.status) not in CANCELLABLE:
         why = NOT_CANCELLABLE_REASON.get(OrderStatus(order.status), "it can no longer be cancelled")
         raise ApiError(
             409,
@@ -150,7 +97,7 @@ def cancel(*, db_session: Session, order: Order, actor: str, reason: str) -> Non
             "The order can't be cancelled",
             f"Order #{order.number} can't be cancelled: {why}.",
             order_status=order.status,
-        ) from exc
+        )
     transition(
         db_session=db_session, order=order, to=OrderStatus.cancelled, actor=actor, note=reason
     )

@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from api import metrics
-from api.db import begin_write, session_scope, utcnow
+from api.db import begin_write
 from api.deps import DbSession, Staff, StaffOrService, decode_cursor, encode_cursor
 from api.errors import ApiError, json_response
 from api.ops.orders import presenter, schemas, service
 from api.ops.orders.status import OrderStatus
+from api.ops.verification import service as verification
 from api.reads import get_reader
-from api.settings import get_settings
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 log = logging.getLogger("opsdesk.orders")
 
 NOT_FOUND = {"description": "Unknown order, or the email / postal code does not match it"}
+TOO_MANY = {"description": "Too many failed verification attempts for this conversation or order"}
 
 
 @router.get("", response_model=schemas.OrderList)
@@ -59,61 +58,43 @@ def list_orders(
 @router.post(
     "/lookup",
     response_model=schemas.VerifiedOrder,
-    responses={404: NOT_FOUND, 429: {"description": "Too many failed attempts"}},
+    responses={404: NOT_FOUND, 429: TOO_MANY},
 )
-async def lookup_order(body: schemas.LookupRequest, _who: StaffOrService) -> Response:
+async def lookup_order(body: schemas.LookupRequest, who: StaffOrService) -> Response:
     """The customer-verified view of an order: order number plus email or postal code.
 
-    A wrong email and an unknown order give the same 404. Failed attempts are counted per
-    conversation; past the limit the answer is 429 until the window has passed.
+    A wrong email and an unknown order give the same 404 after the same work. Failed attempts
+    are counted per conversation and per order number; past either limit the answer is 429
+    until the window has passed.
     """
-    # The assistant's hottest route: one statement reads the conversation's recent failures
-    # and the whole order, on the driver directly (api/reads.py). Only a failure writes,
-    # through a session in the thread pool, as writes may wait on a lock.
-    settings = get_settings()
-    reader = get_reader()
-    since = utcnow() - timedelta(seconds=settings.lookup_failure_window_seconds)
-    row = await reader.fetch_one(
-        presenter.lookup_sql(reader.dialect),
-        {
-            "conversation_id": body.conversation_id,
-            "since": reader.timestamp(since),
-            "number": service.parse_order_number(body.order_number),
-        },
-    )
-    failures, raw = row or (0, None)
-    if failures >= settings.lookup_max_failures:
-        raise ApiError(
-            429,
-            "too_many_attempts",
-            "Too many failed verification attempts",
-            "Please wait a few minutes or ask for a person.",
-            retry_after=settings.lookup_failure_window_seconds,
+    if who.role == "service":
+        number: int | None = await run_in_threadpool(
+            verification.prove_order,
+            order_number=body.order_number,
+            conversation_id=body.conversation_id,
+            email=body.email,
+            postal_code=body.postal_code,
         )
-    order = presenter.parse(raw)
-    if order is None or not service.proof_matches(
-        customer_email=order.head.email,
-        ship_postal_code=order.head.ship_postal_code,
-        email=body.email,
-        postal_code=body.postal_code,
-    ):
-        await run_in_threadpool(_record_failure, body.conversation_id)
-        metrics.verification_failed()
-        log.info("order verification failed (conversation %s)", body.conversation_id)
+    else:
+        number = verification.parse_order_number(body.order_number)
+    # The document is read only once the customer is proven, on the driver directly
+    # (api/reads.py): the assistant's hottest route.
+    reader = get_reader()
+    row = (
+        await reader.fetch_one(presenter.order_by_number_sql(reader.dialect), {"number": number})
+        if number is not None
+        else None
+    )
+    order = presenter.parse(row[0]) if row else None
+    if order is None:
         raise ApiError(404, "order_not_found", "Order not found")
     return json_response(presenter.document(order))
-
-
-def _record_failure(conversation_id: str) -> None:
-    with session_scope() as db:
-        begin_write(db)
-        service.record_failure(db_session=db, conversation_id=conversation_id)
 
 
 @router.get("/{order_number}", response_model=schemas.FullOrder, responses={404: NOT_FOUND})
 def get_order(order_number: str, db: DbSession, _who: Staff) -> Response:
     """The full order for staff: customer, address, lines, payments, shipments, returns, history."""
-    number = service.parse_order_number(order_number[:40])
+    number = verification.parse_order_number(order_number[:40])
     order = presenter.read_by_number(db, number) if number is not None else None
     if order is None:
         raise ApiError(404, "order_not_found", "Order not found")
@@ -123,25 +104,25 @@ def get_order(order_number: str, db: DbSession, _who: Staff) -> Response:
 @router.post(
     "/{order_number}/cancel",
     response_model=schemas.VerifiedOrder,
-    responses={404: NOT_FOUND, 409: {"description": "Already shipped: the reason is in detail"}},
+    responses={
+        404: NOT_FOUND,
+        409: {"description": "Already shipped: the reason is in detail"},
+        429: TOO_MANY,
+    },
 )
 def cancel_order(
     order_number: str, db: DbSession, who: StaffOrService, body: schemas.CancelRequest | None = None
 ) -> Response:
     """Cancel an order that has not shipped yet; otherwise 409 with the reason."""
-    begin_write(db)
     if who.role == "service":
-        order_or_none = service.verify(
-            db_session=db,
+        verification.prove_order(
             order_number=order_number[:40],
+            conversation_id=body.conversation_id if body else None,
             email=body.email if body else None,
             postal_code=body.postal_code if body else None,
         )
-        if order_or_none is None:
-            raise ApiError(404, "order_not_found", "Order not found")
-        order = order_or_none
-    else:
-        order = service.get_by_number_or_raise(db_session=db, order_number=order_number[:40])
+    begin_write(db)
+    order = service.get_by_number_or_raise(db_session=db, order_number=order_number[:40])
     if order.status == OrderStatus.cancelled:
         # Cancelling twice is a retry, not an error.
         return json_response(presenter.order_document(db, order, full=False))
@@ -155,7 +136,11 @@ def cancel_order(
     return json_response(presenter.order_document(db, order, full=False))
 
 
-@router.post("/{order_number}/transition", response_model=schemas.FullOrder)
+@router.post(
+    "/{order_number}/transition",
+    response_model=schemas.FullOrder,
+    responses={409: {"description": "The status machine does not allow this change"}},
+)
 def transition_order(
     order_number: str, body: schemas.TransitionRequest, db: DbSession, who: Staff
 ) -> Response:

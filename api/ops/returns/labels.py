@@ -32,7 +32,9 @@ def label_url(rma_number: str, label_number: str) -> str:
 def token_matches(rma_number: str, label_number: str | None, token: str) -> bool:
     if not label_number or not token:
         return False
-    return hmac.compare_digest(label_token(rma_number, label_number), token)
+    # Bytes, not str: compare_digest refuses non-ASCII text, and a token is any text a
+    # customer's link can carry.
+    return hmac.compare_digest(label_token(rma_number, label_number).encode(), token.encode())
 
 
 @dataclass(frozen=True)

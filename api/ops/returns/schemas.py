@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from api.ops.orders.schemas import ConversationField
 from api.ops.returns.enums import Disposition, Resolution, ReturnReason, RmaStatus
 
 
@@ -13,6 +14,7 @@ class CustomerProof(BaseModel):
 
     email: str | None = Field(default=None, max_length=254)
     postal_code: str | None = Field(default=None, max_length=16)
+    conversation_id: str | None = ConversationField
 
 
 class EligibilityLine(BaseModel):
@@ -97,7 +99,6 @@ class CreateReturnRequest(CustomerProof):
     order_number: str = Field(min_length=1, max_length=40)
     lines: list[CreateLine] = Field(min_length=1, max_length=50)
     resolution: Resolution
-    conversation_id: str | None = Field(default=None, max_length=120)
 
     @model_validator(mode="after")
     def _exchange_needs_target(self) -> CreateReturnRequest:
@@ -134,6 +135,19 @@ class RmaView(BaseModel):
     fees: FeesView
     refund_amount: Decimal
     label: LabelView | None
+    return_by: datetime | None
+    instructions: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class RmaStatusView(BaseModel):
+    """A return as the assistant sees it without the customer's proof: its status only."""
+
+    rma_number: str
+    status: str
+    status_text: str
+    resolution: str
     return_by: datetime | None
     instructions: str
     created_at: datetime

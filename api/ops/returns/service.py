@@ -282,7 +282,7 @@ def create(
 
 def canonical_rma_number(raw: str) -> str | None:
     """'rma 4512', 'RMA-004512' and '4512' -> 'RMA-004512'."""
-    digits = "".join(c for c in raw if c.isdigit())
+    digits = "".join(c for c in raw if "0" <= c <= "9")  # not isdigit(): '²' is a digit too
     if not digits or len(digits) > 9:
         return None
     return f"RMA-{int(digits):06d}"

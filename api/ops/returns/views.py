@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from api.db import begin_write, utcnow
 from api.deps import (
@@ -22,11 +23,11 @@ from api.errors import ApiError, json_response
 from api.ops.auth.service import Principal
 from api.ops.common.idempotency import run_once
 from api.ops.orders import service as orders
-from api.ops.orders.models import Order
 from api.ops.returns import labels, presenter, schemas, service
 from api.ops.returns.enums import RMA_STATUS_TEXT, RmaStatus
 from api.ops.returns.models import Rma
 from api.ops.returns.policy import Fees, load_policy
+from api.ops.verification import service as verification
 from api.reads import get_reader
 from api.settings import get_settings
 
@@ -43,29 +44,36 @@ def _fees(fees: Fees) -> schemas.FeesView:
     )
 
 
-def _order_for(db: Session, who: Principal, body: schemas.CustomerProof, number: str) -> Order:
-    """Staff reach any order; the assistant only one whose customer it has verified."""
+def _prove(who: Principal, body: schemas.CustomerProof, number: str) -> None:
+    """Staff reach any order; the assistant only one whose customer has proven it (in its own
+    short transaction: call it before the route's own writer begins)."""
     if who.role == "service":
-        order = orders.verify(
-            db_session=db, order_number=number, email=body.email, postal_code=body.postal_code
+        verification.prove_order(
+            order_number=number,
+            conversation_id=body.conversation_id,
+            email=body.email,
+            postal_code=body.postal_code,
         )
-        if order is None:
-            raise ApiError(404, "order_not_found", "Order not found")
-        return order
-    return orders.get_by_number_or_raise(db_session=db, order_number=number)
 
 
 def rma_view(db: Session, rma: Rma) -> dict:
     return presenter.of(db, rma, _policy())
 
 
-@router.post("/eligibility", response_model=schemas.EligibilityResponse)
+PROOF_ERRORS: dict[int | str, dict] = {
+    404: {"description": "Unknown order, or the email / postal code does not match it"},
+    429: {"description": "Too many failed verification attempts for this conversation or order"},
+}
+
+
+@router.post("/eligibility", response_model=schemas.EligibilityResponse, responses=PROOF_ERRORS)
 def check_eligibility(
     body: schemas.EligibilityRequest, db: DbSession, who: StaffOrService
 ) -> schemas.EligibilityResponse:
     """Per line: can it be returned, why or why not in words a customer understands, fees,
     options, and what the customer would get back."""
-    order = _order_for(db, who, body, body.order_number)
+    _prove(who, body, body.order_number)
+    order = orders.get_by_number_or_raise(db_session=db, order_number=body.order_number)
     found = service.assess(
         db_session=db,
         policy=_policy(),
@@ -105,6 +113,7 @@ def check_eligibility(
     status_code=201,
     response_model=schemas.RmaView,
     responses={
+        **PROOF_ERRORS,
         409: {"description": "Exchange item out of stock, or Idempotency-Key reused"},
         422: {"description": "Not eligible: the policy reason is in detail"},
     },
@@ -118,7 +127,7 @@ def create_return(
     """Create an RMA: approved with a prepaid label when every line is within policy."""
 
     def create() -> tuple[int, dict]:
-        order = _order_for(db, who, body, body.order_number)
+        order = orders.get_by_number_or_raise(db_session=db, order_number=body.order_number)
         rma = service.create(
             db_session=db,
             policy=_policy(),
@@ -135,6 +144,7 @@ def create_return(
         )
         return 201, rma_view(db, rma)
 
+    _prove(who, body, body.order_number)
     begin_write(db)
     status, payload = run_once(
         db_session=db,
@@ -176,19 +186,34 @@ def list_returns(
     )
 
 
-@router.get("/{rma_number}", response_model=schemas.RmaView)
+@router.get(
+    "/{rma_number}",
+    response_model=schemas.RmaView | schemas.RmaStatusView,
+    responses=PROOF_ERRORS,
+)
 async def get_return(
     rma_number: str,
     who: StaffOrService,
     email: Annotated[str | None, Query(max_length=254)] = None,
     postal_code: Annotated[str | None, Query(max_length=16)] = None,
+    conversation_id: Annotated[str | None, Query(min_length=1, max_length=120)] = None,
 ) -> Response:
     """One return with its lines, label, money and status in words.
 
     RMA numbers are sequential, so with the service key the order, items and amounts are
-    shown only with the `email` or `postal_code` of the order; otherwise just the status."""
-    # One statement on the driver directly, like the order lookup (api/reads.py).
+    shown only with the `email` or `postal_code` of the order (failed proofs are limited per
+    conversation and per RMA, as for orders); otherwise just the status."""
     number = service.canonical_rma_number(rma_number[:40])
+    proving = who.role == "service" and bool(email or postal_code)
+    if proving:
+        await run_in_threadpool(
+            verification.prove_rma,
+            rma_number=number,
+            conversation_id=conversation_id,
+            email=email,
+            postal_code=postal_code,
+        )
+    # One statement on the driver directly, like the order lookup (api/reads.py).
     reader = get_reader()
     row = (
         await reader.fetch_one(presenter.rma_by_number_sql(reader.dialect), {"rma_number": number})
@@ -199,32 +224,27 @@ async def get_return(
     if rma is None:
         raise ApiError(404, "rma_not_found", "Return not found")
     document = presenter.document(rma, _policy())
-    if who.role == "service" and (email or postal_code):
-        if not orders.proof_matches(
-            customer_email=rma.customer_email,
-            ship_postal_code=rma.ship_postal_code,
-            email=email,
-            postal_code=postal_code,
-        ):
-            raise ApiError(404, "rma_not_found", "Return not found")
-    elif who.role == "service":
-        document = {k: document[k] for k in PUBLIC_RMA_FIELDS}
+    if who.role == "service" and not proving:
+        document = public_rma_view(document)
     return json_response(document)
 
 
-PUBLIC_RMA_FIELDS = (
-    "rma_number",
-    "status",
-    "status_text",
-    "resolution",
-    "return_by",
-    "instructions",
-    "created_at",
-    "updated_at",
+PUBLIC_RMA_FIELDS = tuple(f for f in schemas.RmaStatusView.model_fields if f != "instructions")
+
+
+def public_rma_view(document: dict) -> dict:
+    """What the assistant may show about a return without the customer's proof: its status,
+    never the order, items, amounts or label (the instructions name the label number)."""
+    public = {k: document[k] for k in PUBLIC_RMA_FIELDS}
+    public["instructions"] = f"This return is {RMA_STATUS_TEXT[RmaStatus(document['status'])]}."
+    return public
+
+
+@router.post(
+    "/{rma_number}/transition",
+    response_model=schemas.RmaView,
+    responses={409: {"description": "The return's lifecycle does not allow this change"}},
 )
-
-
-@router.post("/{rma_number}/transition", response_model=schemas.RmaView)
 def transition_return(
     rma_number: str, body: schemas.TransitionRequest, db: DbSession, who: Staff
 ) -> Response:

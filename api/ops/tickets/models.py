@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base, utcnow
@@ -13,7 +13,17 @@ class Ticket(Base):
     """A case in the human queue."""
 
     __tablename__ = "tickets"
-    __table_args__ = (Index("ix_tickets_status_priority", "status", "priority"),)
+    __table_args__ = (
+        Index("ix_tickets_status_priority", "status", "priority"),
+        # At most one unresolved ticket per conversation, whatever the concurrency.
+        Index(
+            "uq_tickets_open_conversation",
+            "conversation_id",
+            unique=True,
+            sqlite_where=text("status != 'resolved'"),
+            postgresql_where=text("status != 'resolved'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[str | None] = mapped_column(String(120), index=True)

@@ -7,12 +7,14 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import event, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api import metrics
 from api.db import utcnow
 from api.errors import ApiError
 from api.ops.audit import service as audit
+from api.ops.auth.models import Agent
 from api.ops.tickets.models import Ticket
 
 SUPPORT_TZ = ZoneInfo("America/New_York")
@@ -94,19 +96,14 @@ def create(
     actor: str,
 ) -> Ticket:
     """Open a ticket in the caller's transaction; an open ticket of the same conversation is
-    reused (a person is already on it), with the new summary appended."""
+    reused (a person is already on it), with the new summary appended. Concurrent calls for one
+    conversation make one ticket and keep every summary: the database allows one unresolved
+    ticket per conversation, and the one found is locked before it is changed."""
     now = utcnow()
     if conversation_id:
-        existing = db_session.scalar(
-            select(Ticket).where(
-                Ticket.conversation_id == conversation_id, Ticket.status != TicketStatus.resolved
-            )
-        )
+        existing = _open_ticket_locked(db_session, conversation_id)
         if existing is not None:
-            existing.summary = f"{existing.summary}\n---\n{summary}".strip()
-            if _rank(priority) > _rank(existing.priority):
-                existing.priority = priority
-                existing.sla_due_at = min(existing.sla_due_at, now + SLA[Priority(priority)])
+            _append(existing, summary=summary, priority=priority, now=now)
             return existing
     ticket = Ticket(
         conversation_id=conversation_id,
@@ -121,8 +118,19 @@ def create(
         created_at=now,
         updated_at=now,
     )
-    db_session.add(ticket)
-    db_session.flush()
+    try:
+        with db_session.begin_nested():
+            db_session.add(ticket)
+            db_session.flush()
+    except IntegrityError:
+        # Another request opened this conversation's ticket first (PostgreSQL waits for it to
+        # commit before refusing ours): add to that one.
+        assert conversation_id is not None
+        existing = _open_ticket_locked(db_session, conversation_id)
+        if existing is None:
+            raise
+        _append(existing, summary=summary, priority=priority, now=now)
+        return existing
     audit.record(
         db_session=db_session,
         entity_type="ticket",
@@ -133,6 +141,23 @@ def create(
         detail={"reason": reason, "priority": priority},
     )
     return ticket
+
+
+def _open_ticket_locked(db_session: Session, conversation_id: str) -> Ticket | None:
+    return db_session.scalar(
+        select(Ticket)
+        .where(Ticket.conversation_id == conversation_id, Ticket.status != TicketStatus.resolved)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def _append(ticket: Ticket, *, summary: str, priority: str, now: datetime) -> None:
+    ticket.summary = f"{ticket.summary}\n---\n{summary}".strip()
+    if _rank(priority) > _rank(ticket.priority):
+        ticket.priority = priority
+        ticket.sla_due_at = min(ticket.sla_due_at, now + SLA[Priority(priority)])
+    ticket.updated_at = now
 
 
 def _rank(priority: str) -> int:
@@ -165,6 +190,17 @@ def update(
                 "Status change not allowed",
                 f"a ticket that is {ticket.status} cannot become {status}",
             )
+        if (
+            ticket.status == TicketStatus.resolved
+            and ticket.conversation_id
+            and _open_ticket_locked(db_session, ticket.conversation_id) is not None
+        ):
+            raise ApiError(
+                409,
+                "conversation_has_open_ticket",
+                "This conversation already has an open ticket",
+                "Add to the open ticket instead of reopening this one.",
+            )
         audit.record(
             db_session=db_session,
             entity_type="ticket",
@@ -192,6 +228,11 @@ def update(
         ticket.priority = priority
         ticket.sla_due_at = ticket.created_at + SLA[Priority(priority)]
     if assignee_id is not None and assignee_id != ticket.assignee_id:
+        agent = db_session.get(Agent, assignee_id)
+        if agent is None or not agent.active:
+            raise ApiError(
+                422, "unknown_agent", "No active agent has that id", f"assignee_id {assignee_id}"
+            )
         audit.record(
             db_session=db_session,
             entity_type="ticket",

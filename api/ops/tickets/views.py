@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.db import begin_write, utcnow
 from api.deps import DbSession, IdempotencyKey, Staff, StaffOrService, decode_cursor, encode_cursor
 from api.ops.common.idempotency import run_once
+from api.ops.common.types import MAX_ROW_ID
 from api.ops.conversations import service as conversations
 from api.ops.tickets import service
 from api.ops.tickets.models import Ticket
@@ -51,7 +52,7 @@ class UpdateTicket(BaseModel):
     model_config = ConfigDict(extra="forbid")
     status: TicketStatus | None = None
     priority: Priority | None = None
-    assignee_id: int | None = Field(default=None, ge=1)
+    assignee_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)
 
 
 class TicketView(BaseModel):
@@ -153,13 +154,26 @@ def list_tickets(
     )
 
 
+TicketId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+
+
 @router.get("/{ticket_id}", response_model=TicketView)
-def get_ticket(ticket_id: int, db: DbSession, _who: Staff) -> TicketView:
+def get_ticket(ticket_id: TicketId, db: DbSession, _who: Staff) -> TicketView:
     return ticket_view(service.get_or_raise(db_session=db, ticket_id=ticket_id))
 
 
-@router.patch("/{ticket_id}", response_model=TicketView)
-def update_ticket(ticket_id: int, body: UpdateTicket, db: DbSession, who: Staff) -> TicketView:
+@router.patch(
+    "/{ticket_id}",
+    response_model=TicketView,
+    responses={
+        409: {
+            "description": "Status change not allowed, or another ticket of the conversation "
+            "is open"
+        },
+        422: {"description": "Invalid input, or no active agent has that assignee_id"},
+    },
+)
+def update_ticket(ticket_id: TicketId, body: UpdateTicket, db: DbSession, who: Staff) -> TicketView:
     """Change status, priority or assignee. Resolving hands the conversation back to the bot."""
     begin_write(db)
     ticket = service.get_or_raise(db_session=db, ticket_id=ticket_id)
