@@ -25,8 +25,7 @@ _NUL_ENCODED = re.compile(rb"\x00|%00")
 
 
 class EdgeMiddleware:
-    """Runs outside everything else of the app (see `api.app.OpsDeskApp`), so what it does
-    covers every answer:
+    """Around every route, every exception handler and every answer of the app:
 
     - the request id: the caller's `X-Request-ID` when sane, else a new one; bound to the
       context for every log line of the request and echoed on the response;

@@ -205,6 +205,32 @@ def test_an_id_is_generated_when_none_is_sent_also_on_404_and_413_problems(live:
     assert (large["status"], large["path"]) == (413, "/api/v1/tickets")
 
 
+def test_an_unexpected_error_is_a_500_with_the_request_id_on_its_answer_and_lines(
+    live: Store,
+) -> None:
+    # A status no release ever wrote (a bad manual edit): the staff view cannot present it.
+    engine = live.engine()
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE orders SET status = 'teleported' WHERE number = 10026")
+    engine.dispose()
+    before = scrape(live)
+    with live.client("admin") as c:
+        r = c.get("/api/v1/orders/10026", headers={"X-Request-ID": "crash-10026"})
+        assert r.status_code == 500 and r.json()["code"] == "internal_error"
+        assert r.headers["x-request-id"] == "crash-10026"
+        assert c.get("/api/v1/ping").status_code == 200  # the same connection still serves
+    lines = lines_of(live, "crash-10026")
+    [error] = [ln for ln in lines if ln["logger"] == "opsdesk.api"]
+    assert error["level"] == "error" and "Traceback" in error["exception"]
+    assert access_line(live, "crash-10026")["status"] == 500
+    after = scrape(live)
+    errors = ("opsdesk_http_errors_total", {"status": "500", "code": "internal_error"})
+    assert value(after, errors[0], **errors[1]) - value(before, errors[0], **errors[1]) == 1
+    count = "opsdesk_http_request_duration_seconds_count"
+    order = {"method": "GET", "route": "/api/v1/orders/{order_number}", "status_class": "5xx"}
+    assert value(after, count, **order) - value(before, count, **order) == 1
+
+
 # -------------------------------------------------------------------------------- logs
 
 
