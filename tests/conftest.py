@@ -165,8 +165,11 @@ def start_api(store: Store) -> None:
         stderr=subprocess.STDOUT,
     )
     store.base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    # Generous: on a loaded two-core machine the first import of the app can take a while.
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
+        if store.process.poll() is not None:
+            break
         try:
             if httpx.get(f"{store.base_url}/healthz", timeout=1).status_code == 200:
                 return

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import secrets
 import socket
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +16,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from tests.api.tcp_cut import CuttableRelay
 from tests.conftest import REPO, Store, drop_store, free_port, new_store, start_api, stop_api
 
 
@@ -133,3 +136,124 @@ def test_an_unreachable_database_is_503_with_retry_after(tmp_path: Path) -> None
         process.terminate()
         process.wait(10)
     assert "jane.doe@example.com" not in log_path.read_text()
+
+
+def test_postgres_going_away_mid_request_loses_nothing_and_needs_no_restart(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Writes and reads in flight while the network to PostgreSQL is cut and restored: every
+    answer is 201/200 or a fast 503 with Retry-After, a retry with the same Idempotency-Key
+    after the cut makes each ticket exactly once, and the same api process serves again."""
+    store = new_store("postgres", tmp_path_factory.mktemp("pg-cut"))
+    direct = sa.make_url(store.url)
+    relay = CuttableRelay((direct.host or "127.0.0.1", direct.port or 5432))
+    store.url = direct.set(port=relay.port).render_as_string(hide_password=False)
+    start_api(store)
+    try:
+        results: list[tuple[str, int, float, str | None]] = []
+        reads: list[int] = []
+        stop = threading.Event()
+
+        def write(worker: int) -> None:
+            with store.client("service") as c:
+                for i in range(400):
+                    if stop.is_set():
+                        return
+                    key = f"cut-{worker}-{i}"
+                    started = time.monotonic()
+                    r = c.post(
+                        "/api/v1/tickets",
+                        json={"reason": "complaint", "summary": key},
+                        headers={"Idempotency-Key": key},
+                    )
+                    took = time.monotonic() - started
+                    results.append((key, r.status_code, took, r.headers.get("retry-after")))
+
+        def read() -> None:
+            with store.client("service") as c:
+                while not stop.is_set():
+                    reads.append(c.get("/api/v1/returns/RMA-000002").status_code)
+
+        threads = [threading.Thread(target=write, args=(w,)) for w in range(4)]
+        threads.append(threading.Thread(target=read))
+        for t in threads:
+            t.start()
+        time.sleep(1.0)
+        relay.cut()
+        time.sleep(3.0)
+        relay.restore()
+        time.sleep(3.0)
+        stop.set()
+        for t in threads:
+            t.join(60)
+
+        statuses = {status for _, status, _, _ in results}
+        assert statuses <= {201, 503}, statuses
+        failed = [(key, took, retry) for key, status, took, retry in results if status == 503]
+        assert failed, "the cut was not seen by any write"
+        assert all(retry == "5" for _, _, retry in failed)
+        assert max(took for _, took, _ in failed) < 4.0
+        assert set(reads) <= {200, 503} and 503 in reads and reads[-1] == 200
+        with store.client("service") as c:
+            for key, _, _ in failed:
+                r = c.post(
+                    "/api/v1/tickets",
+                    json={"reason": "complaint", "summary": key},
+                    headers={"Idempotency-Key": key},
+                )
+                assert r.status_code == 201, r.text
+        engine = sa.create_engine(direct)
+        with engine.connect() as conn:
+            counts = dict(
+                conn.execute(
+                    sa.text(
+                        "SELECT summary, count(*) FROM tickets WHERE summary LIKE 'cut-%' "
+                        "GROUP BY summary"
+                    )
+                ).all()
+            )
+        engine.dispose()
+        assert set(counts) == {key for key, _, _, _ in results}
+        assert set(counts.values()) == {1}
+    finally:
+        relay.cut()
+        stop_api(store)
+        relay.restore()
+        drop_store(store)
+        relay.cut()
+
+
+def test_sqlite_locked_by_another_process_is_503_then_serves_again(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Another program holds the SQLite file's write lock past the busy timeout (a backup, a
+    VACUUM): a write is a 503 with Retry-After that wrote nothing, reads go on, and once the
+    lock is gone the same request succeeds on the same process."""
+    store = new_store("sqlite", tmp_path_factory.mktemp("sqlite-lock"))
+    start_api(store)
+    try:
+        path = sa.make_url(store.url).database
+        assert path
+        before = store.scalar("SELECT count(*) FROM tickets")
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        body = {"reason": "complaint", "summary": "during the lock"}
+        headers = {"Idempotency-Key": "sqlite-lock-1"}
+        try:
+            with store.client("service") as c:
+                locked = c.post("/api/v1/tickets", json=body, headers=headers)
+                read = c.get("/api/v1/returns/RMA-000002")
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert locked.status_code == 503, locked.text
+        assert locked.headers["content-type"] == "application/problem+json"
+        assert locked.headers["retry-after"] == "5"
+        assert read.status_code == 200  # readers do not wait for a writer in WAL mode
+        assert store.scalar("SELECT count(*) FROM tickets") == before
+        with store.client("service") as c:
+            again = c.post("/api/v1/tickets", json=body, headers=headers)
+        assert again.status_code == 201
+        assert store.scalar("SELECT count(*) FROM tickets") == before + 1  # type: ignore[operator]
+    finally:
+        stop_api(store)
