@@ -2,7 +2,8 @@
 
 Base URL from OPSDESK_API_URL (default http://127.0.0.1:8000), service key from
 OPSDESK_SERVICE_KEY, else the `service_key` in var/secrets.json (OPSDESK_VAR_DIR overrides
-var/). Short timeouts: a slow API must not keep the customer waiting in silence, so every
+var/). Every call carries the `X-Request-ID` of the customer's turn (`bind_turn`), so the
+API's log lines of one turn share an id. Short timeouts: a slow API must not keep the customer waiting in silence, so every
 failure to get an answer becomes ApiUnavailable, which the actions turn into a plain
 "I can't reach our system" and an offer of a person.
 """
@@ -10,13 +11,20 @@ failure to get an answer becomes ApiUnavailable, which the actions turn into a p
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import os
+import re
+import uuid
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
+
+if TYPE_CHECKING:
+    from rasa_sdk import Tracker
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +69,40 @@ class ApiUnavailable(ApiError):
 
 
 _BY_STATUS = {404: NotFound, 409: Conflict, 422: NotEligible, 429: RateLimited}
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# The ids the API keeps as given (api/observability.py); it would replace anything else.
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:+/=-]{1,128}")
+_turn_request_id: ContextVar[str | None] = ContextVar("opsdesk_turn_request_id", default=None)
+
+
+def request_id_for_turn(tracker: Tracker) -> str:
+    """The request id of the customer's latest message: the one the conversation hub put in
+    the message's metadata (`request_id`), else `<conversation>-<turn>-<message>`: a hash
+    of the sender id (shared by all turns of the conversation), the number of the customer's
+    message in the session, and a hash of that message's id. Every action run for one
+    message derives the same id."""
+    user_events = [e for e in tracker.events if e.get("event") == "user"]
+    latest = user_events[-1] if user_events else {}
+    given = (latest.get("metadata") or {}).get("request_id")
+    if isinstance(given, str) and _SANE_REQUEST_ID.fullmatch(given):
+        return given
+    conversation = hashlib.sha256(str(tracker.sender_id).encode()).hexdigest()[:12]
+    message = latest.get("message_id") or latest.get("timestamp") or uuid.uuid4().hex
+    turn = hashlib.sha256(str(message).encode()).hexdigest()[:8]
+    return f"{conversation}-{len(user_events)}-{turn}"
+
+
+def bind_turn(tracker: Tracker) -> str:
+    """Send the turn's request id with every API call this action run makes (each run of
+    the action server is a task of its own, so the id does not leak to another)."""
+    request_id = request_id_for_turn(tracker)
+    _turn_request_id.set(request_id)
+    return request_id
+
+
+def current_request_id() -> str | None:
+    return _turn_request_id.get()
 
 
 def api_base_url() -> str:
@@ -123,7 +165,12 @@ class OpsApiClient:
         key = self._key or service_key()
         if not key:
             raise ApiUnavailable("no service key (OPSDESK_SERVICE_KEY or var/secrets.json)")
-        headers = {"Authorization": f"Bearer {key}", "Accept": "application/json"}
+        request_id = _turn_request_id.get() or uuid.uuid4().hex
+        headers = {
+            "Authorization": f"Bearer {key}",
+            "Accept": "application/json",
+            REQUEST_ID_HEADER: request_id,
+        }
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         if params:
@@ -137,7 +184,7 @@ class OpsApiClient:
                 text = await response.text()
                 status = response.status
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            logger.warning("ops API %s %s failed: %r", method, path, exc)
+            logger.warning("ops API %s %s failed (request %s): %r", method, path, request_id, exc)
             raise ApiUnavailable(f"{type(exc).__name__}: {exc}") from exc
         try:
             body = json.loads(text) if text else {}
@@ -149,7 +196,14 @@ class OpsApiClient:
             body = {}
         code, detail = body.get("code", ""), body.get("detail") or body.get("title") or ""
         if status >= 500:
-            logger.warning("ops API %s %s answered %s: %s", method, path, status, text[:300])
+            logger.warning(
+                "ops API %s %s answered %s (request %s): %s",
+                method,
+                path,
+                status,
+                request_id,
+                text[:300],
+            )
             raise ApiUnavailable(f"{status} {code} {detail}".strip())
         raise _BY_STATUS.get(status, ApiError)(status, code, detail, body)
 

@@ -15,7 +15,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.api_client import ApiUnavailable, OpsApiClient, get_client
+from actions.api_client import ApiUnavailable, OpsApiClient, bind_turn, get_client
 
 logger = logging.getLogger(__name__)
 
@@ -222,6 +222,7 @@ class OpsAction(Action, ABC):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        bind_turn(tracker)
         try:
             events = await self.act(dispatcher, tracker, domain)
         except ApiUnavailable:

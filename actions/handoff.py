@@ -11,7 +11,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.api_client import ApiError, get_client
+from actions.api_client import ApiError, bind_turn, get_client
 from actions.common import SUPPORT_EMAIL, latest_intent, line_label
 
 logger = logging.getLogger(__name__)
@@ -114,6 +114,7 @@ async def open_ticket(
     dispatcher: CollectingDispatcher, tracker: Tracker, reason: str | None = None
 ) -> list[EventType]:
     """Create the ticket and tell the customer what happens next (or how to reach us)."""
+    bind_turn(tracker)
     reason, priority = handoff_reason(tracker, reason)
     email = tracker.get_slot("email") or None
     order = tracker.get_slot("verified_order") or tracker.get_slot("order_number") or None

@@ -14,7 +14,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT, FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions.api_client import ApiUnavailable, NotFound, OpsApiClient, RateLimited, get_client
+from actions.api_client import (
+    ApiUnavailable,
+    NotFound,
+    OpsApiClient,
+    RateLimited,
+    bind_turn,
+    get_client,
+)
 from actions.common import (
     MAX_VERIFICATION_FAILURES,
     api_down,
@@ -103,6 +110,7 @@ class VerifiedFormValidation(FormValidationAction, ABC):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        bind_turn(tracker)
         try:
             events: list[EventType] = self.undo_misread_order_number(tracker)
             events += self.sort_out_numbers(tracker)

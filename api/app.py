@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Response
 from sqlalchemy import text
 
-from api import errors, openapi
+from api import errors, metrics, openapi
 from api.db import get_engine
+from api.deps import MetricsReader
 from api.hub import get_hub
 from api.hub.channels.social.views import router as social_router
 from api.hub.install import install as install_hub
-from api.middleware import BodyLimitAndAccessLog
+from api.middleware import EdgeMiddleware
 from api.ops.catalog.views import router as catalog_router
 from api.ops.conversations.views import router as conversations_router
 from api.ops.inventory.views import router as inventory_router
@@ -24,6 +27,8 @@ from api.ops.returns.views import labels_router
 from api.ops.returns.views import router as returns_router
 from api.ops.tickets.views import router as tickets_router
 from api.reads import get_reader
+from api.retention import prune_periodically
+from api.settings import get_settings
 from api.storefront.views import router as storefront_router
 
 DESCRIPTION = """
@@ -36,9 +41,13 @@ the human ticket queue. Every route needs `Authorization: Bearer <key>`; keys ha
 
 @asynccontextmanager
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    pruning = asyncio.create_task(prune_periodically(get_engine(), get_settings()))
     await get_hub().start()
     yield
     await get_hub().stop()
+    pruning.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await pruning
     await get_reader().close()
 
 
@@ -53,7 +62,9 @@ def create_app() -> FastAPI:
     )
     errors.install(app)
 
-    app.add_middleware(BodyLimitAndAccessLog)
+    # Inside Starlette's own error middleware: an unexpected error is answered by ours, which
+    # keeps the connection open, and never reaches Starlette's, which would drop it.
+    app.add_middleware(EdgeMiddleware)
 
     v1 = APIRouter(prefix="/api/v1")
     for router in (
@@ -84,6 +95,23 @@ def create_app() -> FastAPI:
         with get_engine().connect() as conn:
             conn.execute(text("SELECT 1"))
         return {"status": "ok"}
+
+    @app.get(
+        "/metrics",
+        tags=["health"],
+        response_class=Response,
+        responses={
+            200: {"content": {"text/plain": {}}, "description": "Prometheus text format"},
+            401: {"description": "Missing or unknown key"},
+            403: {"description": "A key other than the metrics token or the admin key"},
+        },
+        openapi_extra={"security": [{"bearerKey": []}]},
+    )
+    async def prometheus_metrics(_reader: MetricsReader) -> Response:
+        """The process's Prometheus metrics. Needs `OPSDESK_METRICS_TOKEN` or the admin key
+        as the bearer key; reads no database, so it answers while the database is away."""
+        body, content_type = metrics.exposition()
+        return Response(body, media_type=content_type)
 
     openapi.install(app)
     return app

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import logging
 import os
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -37,19 +37,17 @@ def cmd_api(args: argparse.Namespace) -> int:
     import uvicorn
 
     from api.app import create_app
+    from api.observability import configure_logging
 
-    level = get_settings().log_level.upper()
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    app_log = logging.getLogger("opsdesk")
-    app_log.addHandler(handler)
-    app_log.setLevel(level)
+    settings = get_settings()
+    configure_logging(level=settings.log_level, fmt=settings.log_format)
     uvicorn.run(
         create_app(),
         host=args.host,
         port=args.port,
-        access_log=False,
-        log_level=get_settings().log_level,
+        access_log=False,  # the api writes its own access line (api/middleware.py)
+        log_config=None,  # uvicorn's loggers go through the handler configured above
+        log_level=settings.log_level,
         timeout_graceful_shutdown=2,
     )
     return 0
@@ -69,6 +67,33 @@ def cmd_seed(args: argparse.Namespace) -> int:
     from api.seed import seed
 
     seed(get_engine(), get_settings(), orders=args.orders)
+    return 0
+
+
+def parse_duration(text: str) -> timedelta:
+    """'90s', '15m', '24h', '7d'; a bare number is hours."""
+    units = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+    value, unit = (text[:-1], text[-1]) if text and text[-1] in units else (text, "h")
+    try:
+        duration = timedelta(**{units[unit]: float(value)})
+    except (ValueError, OverflowError):
+        raise argparse.ArgumentTypeError(
+            f"not a duration: {text!r} (e.g. 90s, 15m, 24h, 7d)"
+        ) from None
+    if duration < timedelta(0):
+        raise argparse.ArgumentTypeError("a duration cannot be negative")
+    return duration
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    from api.db import get_engine
+    from api.retention import prune_expired
+
+    counts = prune_expired(get_engine(), get_settings(), idempotency_older_than=args.older_than)
+    print(
+        f"pruned {counts['idempotency_records']} idempotency records and "
+        f"{counts['verification_buckets']} expired verification buckets"
+    )
     return 0
 
 
@@ -328,6 +353,16 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("seed", help="migrate and load the demo store")
     p.add_argument("--orders", type=int, default=0, help="also generate N more orders")
     p.set_defaults(func=cmd_seed)
+    p = sub.add_parser(
+        "prune", help="delete idempotency records and verification buckets past their window"
+    )
+    p.add_argument(
+        "--older-than",
+        type=parse_duration,
+        help="idempotency records older than this (90s, 15m, 24h, 7d; default: "
+        "OPSDESK_IDEMPOTENCY_RETENTION_HOURS); verification buckets always after their window",
+    )
+    p.set_defaults(func=cmd_prune)
     p = sub.add_parser("migrate", help="bring the database to the newest schema")
     p.set_defaults(func=cmd_migrate)
     p = sub.add_parser("train", help="train the Rasa model into models/")

@@ -69,6 +69,11 @@ def begin_write(session: Session) -> None:
     session.connection(execution_options={WRITE_OPTION: True})
 
 
+# A statement's parameters (emails, addresses) stay out of exception texts, so that a logged
+# traceback cannot carry them.
+HIDE_PARAMETERS = True
+
+
 def make_engine(url: str) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
@@ -78,11 +83,18 @@ def make_engine(url: str) -> Engine:
             path = url.removeprefix("sqlite:///")
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False}, pool_size=16)
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False},
+            pool_size=16,
+            hide_parameters=HIDE_PARAMETERS,
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+    return create_engine(
+        url, pool_size=20, max_overflow=20, pool_pre_ping=True, hide_parameters=HIDE_PARAMETERS
+    )
 
 
 @lru_cache

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
@@ -106,3 +107,26 @@ def decode_cursor(cursor: str | None) -> int | None:
         return number
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
         raise ApiError(400, "invalid_cursor", "The cursor is not one this API gave out") from exc
+
+
+async def metrics_reader(request: Request) -> str:
+    """A Prometheus scraper (bearer `OPSDESK_METRICS_TOKEN`) or the admin key. Compared with
+    the configured keys only, never the database: metrics matter most when it is away."""
+    scheme, _, key = request.headers.get("authorization", "").partition(" ")
+    key = key.strip()
+    if scheme.lower() != "bearer" or not key:
+        raise ApiError(401, "unauthorized", "Missing bearer key")
+    settings = get_settings()
+    if settings.metrics_token and hmac.compare_digest(
+        key.encode(), settings.metrics_token.encode()
+    ):
+        return "metrics-token"
+    principal = configured_principal(settings=settings, key=key)
+    if principal is None:
+        raise ApiError(401, "unauthorized", "Unknown or revoked key")
+    if principal.role != "admin":
+        raise ApiError(403, "forbidden", "Metrics need the metrics token or the admin key")
+    return principal.name
+
+
+MetricsReader = Annotated[str, Depends(metrics_reader)]

@@ -17,6 +17,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api import metrics
+
 log = logging.getLogger("opsdesk.api")
 
 # Errors that mean the database cannot answer now (down, restarting, out of connections, a
@@ -78,6 +80,7 @@ def problem(
         body["detail"] = detail
     body.update(extra)
     headers = {"Retry-After": str(extra["retry_after"])} if "retry_after" in extra else None
+    metrics.error_answered(status, code)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -143,6 +146,7 @@ def install(app: FastAPI) -> None:
         return response
 
     async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        metrics.database_unreachable()
         # The exception's text can hold the statement's parameters (an email): name only.
         log.warning(
             "database unavailable on %s %s (%s)",

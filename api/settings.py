@@ -7,13 +7,22 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # Keys that are generated at first start when not given, and kept under var/.
-GENERATED_SECRETS = ("admin_key", "service_key", "agent_key", "session_secret", "agent_password")
+GENERATED_SECRETS = (
+    "admin_key",
+    "service_key",
+    "agent_key",
+    "session_secret",
+    "agent_password",
+    "metrics_token",
+)
 
 
 class Settings(BaseSettings):
@@ -49,6 +58,14 @@ class Settings(BaseSettings):
     meta_graph_version: str = "21.0"
     whatsapp_token: str = ""
     whatsapp_phone_number_id: str = ""
+    # "json" (one object per line) or "text"; empty: JSON unless stderr is a terminal.
+    log_format: Literal["", "json", "text"] = ""
+    # Bearer token a Prometheus scraper sends to GET /metrics (the admin key works too).
+    metrics_token: str = ""
+    # A retry with the same Idempotency-Key after this long creates anew.
+    idempotency_retention_hours: float = Field(default=24.0, gt=0)
+    # How often the api deletes expired idempotency records and verification buckets.
+    prune_interval_seconds: float = Field(default=600.0, gt=0)
 
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.var_dir / 'opsdesk.db'}"

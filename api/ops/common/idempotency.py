@@ -12,6 +12,7 @@ from sqlalchemy import JSON, String, UniqueConstraint, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from api import metrics
 from api.db import Base, utcnow
 from api.errors import ApiError
 from api.ops.common.types import UTCDateTime
@@ -43,6 +44,7 @@ def _replay(record: IdempotencyRecord, digest: str) -> tuple[int, dict[str, Any]
             "idempotency_key_reused",
             "This Idempotency-Key was already used with a different request",
         )
+    metrics.idempotent_replay(record.scope)
     return record.status_code, record.response_body
 
 

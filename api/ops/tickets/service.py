@@ -6,10 +6,11 @@ from datetime import datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from api import metrics
 from api.db import utcnow
 from api.errors import ApiError
 from api.ops.audit import service as audit
@@ -270,3 +271,25 @@ def list_tickets(
     if before_id is not None:
         stmt = stmt.where(Ticket.id < before_id)
     return list(db_session.scalars(stmt))
+
+
+# The tickets-opened metric counts a ticket once its transaction commits: a create that is
+# rolled back (a lost race, an idempotent retry) or that adds to an open ticket is not one.
+_OPENED = "opsdesk_opened_ticket_priorities"
+
+
+@event.listens_for(Session, "pending_to_persistent")
+def _note_opened_ticket(session: Session, instance: object) -> None:
+    if isinstance(instance, Ticket):
+        session.info.setdefault(_OPENED, []).append(instance.priority)
+
+
+@event.listens_for(Session, "after_commit")
+def _count_opened_tickets(session: Session) -> None:
+    for priority in session.info.pop(_OPENED, ()):
+        metrics.ticket_opened(priority)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_opened_tickets(session: Session) -> None:
+    session.info.pop(_OPENED, None)

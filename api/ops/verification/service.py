@@ -21,6 +21,7 @@ from sqlalchemy import case, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from api import metrics
 from api.db import begin_write, session_scope, utcnow
 from api.errors import ApiError
 from api.ops.conversations import service as conversations
@@ -209,6 +210,7 @@ def prove(attempt: Attempt, proof: Proof) -> None:
             retry_after=retry_after,
         )
     if not proven:
+        metrics.verification_failed()
         log.info("verification failed for %s", attempt.subject_key)
         raise NotProven
 
