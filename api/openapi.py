@@ -94,6 +94,9 @@ def _document_errors(path: str, operation: dict[str, Any]) -> None:
         operation["security"] = [{"bearerKey": []}]
     if "{" in path:
         wanted.setdefault("404", "Not found")
+    if path.startswith("/webhooks/") and path != "/webhooks/rest/webhook":
+        wanted.setdefault("403", "The platform's signature or secret is missing or wrong")
+        wanted.setdefault("404", "The channel is off: its secrets are not configured")
     if any(p.get("name") == "Idempotency-Key" for p in operation.get("parameters", [])):
         wanted.setdefault("409", "This Idempotency-Key was used before with another request")
     for status, description in wanted.items():
