@@ -149,7 +149,7 @@ class SocketCustomer:
 
         @self.sio.on("bot_uttered")
         async def _uttered(event: dict[str, Any]) -> None:
-            reply_to = event.get("in_reply_to")
+            reply_to = (event.get("metadata") or {}).get("in_reply_to")
             if reply_to is None:
                 return
             if not self.answered_order or self.answered_order[-1] != reply_to:
