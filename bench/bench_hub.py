@@ -3,9 +3,12 @@ closed loop of mixed turns (order status with verification, stock with the ops A
 question, greeting, thanks; on socket.io also two messages sent back to back), for a bounded
 time, against api + actions + `rasa run` with the trained model on loopback.
 
-Two phases in the same run, with the same customers and flows:
+Three phases in the same run, with the same customers and flows:
   1. direct: every customer talks to Rasa's own REST channel (the floor);
-  2. hub: half the customers over the hub's REST channel, half over its socket.io channel.
+  2. hub: half the customers over the hub's REST channel, half over its socket.io channel;
+  3. the hub's own cost: the same again against a second api process whose "Rasa" is a
+     stand-in that answers at once (tests/hub/standin_rasa.py), so what is measured is the
+     hub alone (storing, ordering, forwarding, storing the answers, delivering).
 A turn is the time from sending a message to its (first) answer; turns/s and the latencies
 count answered turns. `unanswered`: Rasa answered nothing (direct) or did not answer within
 the hub's timeout, so the hub told the customer it is briefly unavailable. Afterwards every
@@ -42,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from api import cli  # noqa: E402
 from api.hub.hub import UNAVAILABLE_TEXT  # noqa: E402
 from bench.common import machine, percentile  # noqa: E402
+from tests.hub.standin_rasa import StandInRasa  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -145,7 +149,7 @@ class SocketCustomer:
 
         @self.sio.on("bot_uttered")
         async def _uttered(event: dict[str, Any]) -> None:
-            reply_to = event.get("in_reply_to")
+            reply_to = (event.get("metadata") or {}).get("in_reply_to")
             if reply_to is None:
                 return
             if not self.answered_order or self.answered_order[-1] != reply_to:
@@ -294,6 +298,30 @@ def audit(api_url: str, agent_key: str, channel: str, tally: Tally) -> tuple[int
     return lost, reordered, waiting
 
 
+def start_api_over_standin(
+    overrides: dict[str, str], rasa_url: str, work: Path
+) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    log = open(work / "api-standin.log", "wb")  # noqa: SIM115 (lives as long as the process)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "api", "--port", str(port)],
+        cwd=REPO,
+        env={**os.environ, **overrides, "OPSDESK_RASA_URL": rasa_url},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return process, url
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("the api over the stand-in did not start")
+
+
 def fresh_database(backend: str, work: Path) -> tuple[str, str | None]:
     """(url, name of the PostgreSQL database this run created, to drop afterwards)."""
     if backend == "sqlite":
@@ -370,12 +398,43 @@ def main() -> None:
         hub = Tally()
         hub.merge(hub_rest)
         hub.merge(hub_socket)
+        cli.stop_processes(procs)  # the third phase needs no Rasa: it would only take CPU
+        procs = {}
+        standin = StandInRasa().start()
+        floor_api, floor_url = start_api_over_standin(overrides, standin.url, work)
+        try:
+            floor_rest, floor_socket = asyncio.run(
+                phase_hub(floor_url, args.customers, args.seconds, args.think)
+            )
+            for channel, tally in (("rest", floor_rest), ("socketio", floor_socket)):
+                lost, reordered, _waiting = audit(
+                    floor_url, keys["OPSDESK_AGENT_KEY"], channel, tally
+                )
+                tally.lost += lost
+                tally.reordered += reordered
+        finally:
+            floor_api.terminate()
+            floor_api.wait(10)
+            standin.stop()
+        floor = Tally()
+        floor.merge(floor_rest)
+        floor.merge(floor_socket)
         half = args.customers // 2
         print(HEADER)
         print(row("Rasa REST directly", args.customers, args.seconds, direct))
         print(row("hub, REST channel", half, args.seconds, hub_rest))
         print(row("hub, socket.io", args.customers - half, args.seconds, hub_socket))
         print(row("hub, both channels", args.customers, args.seconds, hub))
+        print(row("hub alone (instant stand-in), REST", half, args.seconds, floor_rest))
+        print(
+            row(
+                "hub alone (instant stand-in), socket.io",
+                args.customers - half,
+                args.seconds,
+                floor_socket,
+            )
+        )
+        print(row("hub alone (instant stand-in), both", args.customers, args.seconds, floor))
         p95_direct = percentile(direct.latencies_ms, 0.95)
         p95_hub = percentile(hub.latencies_ms, 0.95)
         print(

@@ -167,11 +167,12 @@ def save_screenshot(page: Page, name: str, **kwargs: Any) -> Path:
     return path
 
 
-def new_phone_context(browser: Browser, base_url: str) -> BrowserContext:
+def new_phone_context(browser: Browser, base_url: str, **options: Any) -> BrowserContext:
     return browser.new_context(
         base_url=base_url,
         viewport={"width": 390, "height": 844},
         device_scale_factor=2,
         is_mobile=True,
         has_touch=True,
+        **options,
     )

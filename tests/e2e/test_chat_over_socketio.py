@@ -145,7 +145,7 @@ async def test_order_status_return_handoff_live_agent_reply_and_handback(stack: 
         assert r.status_code == 201, r.text
         live = await visitor.customer.next(timeout=10)
         assert live["text"] == "Hi Jane, Alex here. What can I do for you?"
-        assert live["author"] == "agent"
+        assert live["metadata"]["author"] == "agent"
 
         # Resolving hands back: the assistant greets again, then starts afresh.
         with staff(stack) as api:

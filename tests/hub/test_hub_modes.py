@@ -31,7 +31,7 @@ async def test_handoff_silent_bot_live_agent_reply_and_handback_on_socketio(
         await customer.say("a person please")
         assert (await customer.next())["text"] == "Sure, I'm bringing in a person from our team."
         wait = await customer.next()  # what the ticket says about the wait
-        assert wait["mode"] == "human"  # the widget can say a person will answer
+        assert wait["metadata"]["mode"] == "human"  # the widget can say a person will answer
         conversation = hub.conversation_of("socketio", session_id)
         assert conversation["mode"] == "human"
         ticket = open_ticket_of(hub, conversation["id"])
@@ -52,16 +52,16 @@ async def test_handoff_silent_bot_live_agent_reply_and_handback_on_socketio(
         assert r.status_code == 201, r.text
         live = await customer.next()
         assert live["text"] == "Hi, this is Alex. I'm looking at it now."
-        assert live["author"] == "agent" and live["agent_name"]
-        assert live["message_id"] == r.json()["id"]
+        assert live["metadata"]["author"] == "agent" and live["metadata"]["agent_name"]
+        assert live["metadata"]["message_id"] == r.json()["id"]
 
         # Resolving hands back: Rasa forgets the old conversation, then greets.
         with hub.store.client("agent") as api:
             r = api.patch(f"/api/v1/tickets/{ticket['id']}", json={"status": "resolved"})
         assert r.status_code == 200, r.text
         greeting = await customer.next()
-        assert greeting["text"] == GREETING and greeting["author"] == "bot"
-        assert greeting["mode"] == "bot"
+        assert greeting["text"] == GREETING and greeting["metadata"]["author"] == "bot"
+        assert greeting["metadata"]["mode"] == "bot"
         assert rasa_up.messages_of(conversation["id"])[-2:] == ["/restart", "/greet"]
         assert hub.conversation_of("socketio", session_id)["mode"] == "bot"
 
@@ -128,7 +128,7 @@ async def test_an_agent_reply_written_while_the_customer_is_away_arrives_on_retu
     try:
         event = await back.next()
         assert event["text"] == "Sorry for the wait: your parcel is on its way."
-        assert event["message_id"] == reply_id
+        assert event["metadata"]["message_id"] == reply_id
     finally:
         await back.close()
     sent = [m for m in hub.transcript(conversation["id"]) if m["id"] == reply_id]

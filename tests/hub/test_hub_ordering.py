@@ -141,6 +141,6 @@ async def test_assistant_down_on_socketio_tells_the_customer_live(
         event = await customer.next()
     finally:
         await customer.close()
-    assert event["text"] == UNAVAILABLE_TEXT and event["author"] == "system"
+    assert event["text"] == UNAVAILABLE_TEXT and event["metadata"]["author"] == "system"
     assert event["quick_replies"][0]["payload"] == "/human_handoff"
     await asyncio.sleep(0)

@@ -78,7 +78,9 @@ async def test_socketio_session_is_confirmed_and_replies_come_back_live(
     try:
         await customer.say("buttons")
         event = await customer.next()
-        assert event["text"] == "Pick one" and event["author"] == "bot"
+        assert event["text"] == "Pick one" and event["metadata"]["author"] == "bot"
+        # Only Rasa's keys at the top level: stock widgets paint nothing otherwise.
+        assert set(event) == {"text", "quick_replies", "metadata"}
         assert event["quick_replies"] == [
             {"content_type": "text", "title": b["title"], "payload": b["payload"]}
             for b in GREETING_BUTTONS
@@ -87,14 +89,14 @@ async def test_socketio_session_is_confirmed_and_replies_come_back_live(
         assert (await customer.next())["text"] == "echo: /order_status"
         acked = await customer.say_and_get_id("and one more")
         answer = await customer.next()
-        assert answer["text"] == "echo: and one more" and answer["in_reply_to"] == acked
+        assert answer["text"] == "echo: and one more" and answer["metadata"]["in_reply_to"] == acked
     finally:
         await customer.close()
     conversation = hub.conversation_of("socketio", session_id)
     transcript = hub.transcript(conversation["id"])
     assert transcript[2]["text"] == "/order_status"
     assert transcript[2]["payload"] == {"button_title": "Track my order"}
-    assert event["message_id"] == transcript[1]["id"]
+    assert event["metadata"]["message_id"] == transcript[1]["id"]
     assert all(m["state"] in ("answered", "sent") for m in transcript)
 
 

@@ -40,8 +40,10 @@ def asgi_app() -> socketio.ASGIApp:
 
 def bot_uttered(message: OutboundMessage) -> list[dict[str, Any]]:
     """The events of one stored message, in Rasa's shapes (`text` + `quick_replies`, an image
-    as `attachment`), each with `message_id`, `author`, the conversation's `mode`, for a
-    person `agent_name`, and for an answer `in_reply_to` (the id `user_uttered` acked)."""
+    as `attachment`). What the hub adds goes under `metadata`, which stock widgets ignore
+    (rasa-webchat paints nothing when other keys sit beside `text`): `message_id`,
+    `author`, the conversation's `mode`, for a person `agent_name`, and for an answer
+    `in_reply_to` (the id `user_uttered` acknowledged)."""
     extra: dict[str, Any] = {"message_id": message.message_id, "author": message.author}
     if message.in_reply_to is not None:
         extra["in_reply_to"] = message.in_reply_to
@@ -51,15 +53,21 @@ def bot_uttered(message: OutboundMessage) -> list[dict[str, Any]]:
         extra["agent_name"] = message.agent_name
     events: list[dict[str, Any]] = []
     if message.text or message.buttons:
-        event: dict[str, Any] = {"text": message.text, **extra}
+        event: dict[str, Any] = {"text": message.text}
         if message.buttons:
             event["quick_replies"] = [
                 {"content_type": "text", "title": b["title"], "payload": b["payload"]}
                 for b in message.buttons
             ]
+        event["metadata"] = extra
         events.append(event)
     if message.image:
-        events.append({"attachment": {"type": "image", "payload": {"src": message.image}}, **extra})
+        events.append(
+            {
+                "attachment": {"type": "image", "payload": {"src": message.image}},
+                "metadata": extra,
+            }
+        )
     return events
 
 
