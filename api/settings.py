@@ -13,7 +13,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # Keys that are generated at first start when not given, and kept under var/.
-GENERATED_SECRETS = ("admin_key", "service_key", "agent_key", "session_secret", "agent_password")
+GENERATED_SECRETS = (
+    "admin_key",
+    "service_key",
+    "agent_key",
+    "session_secret",
+    "agent_password",
+    "admin_password",
+)
 
 
 class Settings(BaseSettings):
@@ -27,6 +34,14 @@ class Settings(BaseSettings):
     session_secret: str = ""
     # Password of the demo agent (alex@fernhill.example) that the seed creates.
     agent_password: str = ""
+    # Password of the demo store's console admin (admin@fernhill.example).
+    admin_password: str = ""
+    # Console sign-in: failures allowed per account and per client address within the window
+    # before sign-in is refused for the rest of it; how long a session lasts.
+    console_max_failures_per_account: int = 5
+    console_max_failures_per_address: int = 20
+    console_lockout_seconds: int = 900
+    console_session_hours: int = 12
     rasa_url: str = "http://127.0.0.1:5005"
     # A turn of the assistant that takes longer is answered "briefly unavailable".
     rasa_timeout_seconds: float = 20.0

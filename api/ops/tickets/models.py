@@ -13,7 +13,10 @@ class Ticket(Base):
     """A case in the human queue."""
 
     __tablename__ = "tickets"
-    __table_args__ = (Index("ix_tickets_status_priority", "status", "priority"),)
+    __table_args__ = (
+        Index("ix_tickets_status_priority", "status", "priority"),
+        Index("ix_tickets_updated_at", "updated_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[str | None] = mapped_column(String(120), index=True)
@@ -30,3 +33,5 @@ class Ticket(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A pending ticket set aside until then (the console's snooze); it shows again after.
+    snoozed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
