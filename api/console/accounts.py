@@ -8,6 +8,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -82,6 +83,11 @@ def create_agent(*, db_session: Session, email: str, name: str, role: str, passw
     return agent
 
 
+def active_agent(*, db_session: Session, agent_id: int) -> Agent | None:
+    agent = db_session.get(Agent, agent_id)
+    return agent if agent is not None and agent.active else None
+
+
 def list_agents(*, db_session: Session) -> list[Agent]:
     return list(db_session.scalars(select(Agent).order_by(Agent.name)))
 
@@ -106,13 +112,13 @@ def unsign_cookie(settings: Settings, value: str) -> str | None:
 
 
 def _lock_remaining(
-    db_session: Session, settings: Settings, column: object, value: str, limit: int
+    db_session: Session, settings: Settings, column: Any, value: str, limit: int
 ) -> int:
     """Seconds left of a lock-out on `value` (0: not locked)."""
     since = utcnow() - timedelta(seconds=settings.console_lockout_seconds)
     count, oldest = db_session.execute(
         select(func.count(LoginFailure.id), func.min(LoginFailure.created_at)).where(
-            column == value,  # type: ignore[operator]
+            column == value,
             LoginFailure.created_at >= since,
         )
     ).one()

@@ -85,9 +85,7 @@ def proof_matches(
     )
 
 
-def record_failure(
-    *, db_session: Session, conversation_id: str, order_number: int | None
-) -> None:
+def record_failure(*, db_session: Session, conversation_id: str, order_number: int | None) -> None:
     db_session.add(VerificationFailure(conversation_id=conversation_id, order_number=order_number))
 
 
