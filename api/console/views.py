@@ -141,7 +141,7 @@ def login_form(request: Request, next: str | None = None) -> HTMLResponse:
 
     token = secrets.token_urlsafe(24)
     response = _page(
-        request, "login.html", csrf_token=token, next=_safe_next(next), error="", email=""
+        request, "login.html", csrf_token=token, next=_safe_next(next), login_error="", email=""
     )
     _set_cookie(request, response, LOGIN_CSRF_COOKIE, token, max_age=3600)
     return response
@@ -192,7 +192,7 @@ def login(
             status_code=status,
             csrf_token=expected,
             next=_safe_next(next),
-            error=error,
+            login_error=error,
             email=email,
         )
     signed_in = RedirectResponse(_safe_next(next), status_code=303)
