@@ -103,9 +103,17 @@ def queue(*, db_session: Session, filters: QueueFilters, agent_id: int) -> Queue
         where.append(Ticket.assignee_id == int(filters.assignee))
     asleep = case((Ticket.snoozed_until > now, 1), else_=0)
     stmt = (
-        select(Ticket, Agent.name, Conversation.customer_name, Conversation.last_message_at)
+        select(
+            Ticket,
+            Agent.name,
+            Customer.first_name,
+            Customer.last_name,
+            Conversation.customer_name,
+            Conversation.last_message_at,
+        )
         .outerjoin(Agent, Agent.id == Ticket.assignee_id)
         .outerjoin(Conversation, Conversation.id == Ticket.conversation_id)
+        .outerjoin(Customer, Customer.email == Ticket.customer_email)
         .where(*where)
         .order_by(asleep, PRIORITY_RANK, Ticket.sla_due_at, Ticket.id)
         .limit(QUEUE_LIMIT)
@@ -114,14 +122,14 @@ def queue(*, db_session: Session, filters: QueueFilters, agent_id: int) -> Queue
         QueueRow(
             ticket=t,
             assignee_name=assignee,
-            customer_name=customer,
+            customer_name=f"{first} {last_name}" if first else display_name,
             last_message_at=last,
             overdue=t.status != TicketStatus.resolved
             and t.first_response_at is None
             and t.sla_due_at < now,
             snoozed=bool(t.snoozed_until and t.snoozed_until > now),
         )
-        for t, assignee, customer, last in db_session.execute(stmt).all()
+        for t, assignee, first, last_name, display_name, last in db_session.execute(stmt).all()
     ]
     total = db_session.scalar(select(func.count(Ticket.id)).where(*where)) or 0
     counts = {s.value: 0 for s in TicketStatus}
