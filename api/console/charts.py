@@ -13,11 +13,11 @@ BAR_COLOUR = "#2f5233"
 MUTED = "#5d665f"
 
 
-def bar_chart(bars: list[Bar], *, title: str, width: int = 420) -> Markup:
+def bar_chart(bars: list[Bar], *, title: str, width: int = 540) -> Markup:
     """Horizontal bars, labels on the left, values at the end of each bar."""
-    if not bars:
-        return Markup('<p class="empty">Nothing in this period.</p>')
-    row, label_w, value_w = 26, 130, 44
+    if not bars or not any(b.value for b in bars):
+        return Markup('<p class="empty">None in this period.</p>')
+    row, label_w, value_w = 26, 150, 48
     height = row * len(bars) + 8
     top = max((b.value for b in bars), default=0) or 1
     span = width - label_w - value_w
@@ -43,11 +43,11 @@ def bar_chart(bars: list[Bar], *, title: str, width: int = 420) -> Markup:
 def column_chart(bars: list[Bar], *, title: str, width: int = 860, height: int = 170) -> Markup:
     """Vertical columns over time, with a label every few columns."""
     if not bars:
-        return Markup('<p class="empty">Nothing in this period.</p>')
-    bottom, left = 22, 28
+        return Markup('<p class="empty">None in this period.</p>')
+    bottom, left, right = 22, 28, 24
     inner_h = height - bottom - 8
     top = max((b.value for b in bars), default=0) or 1
-    step = (width - left) / len(bars)
+    step = (width - left - right) / len(bars)
     every = max(1, len(bars) // 10)
     parts = [
         f'<svg class="chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {width} {height}"'
@@ -64,7 +64,8 @@ def column_chart(bars: list[Bar], *, title: str, width: int = 860, height: int =
             f' height="{h:.1f}" rx="2" fill="{BAR_COLOUR}"><title>{escape(bar.label)}: '
             f"{escape(bar.text)}</title></rect>"
         )
-        if i % every == 0:
+        last = len(bars) - 1
+        if (i % every == 0 and last - i >= every / 2) or i == last:
             parts.append(
                 f'<text x="{x + step / 2:.1f}" y="{height - 6}" text-anchor="middle"'
                 f' font-size="11" fill="{MUTED}">{escape(bar.label)}</text>'

@@ -49,6 +49,8 @@ def _pct(ratio: float | None) -> str:
 def _hours(hours: float | None) -> str:
     if hours is None:
         return "—"
+    if hours * 60 < 1:
+        return f"{hours * 3600:.0f} s"
     return f"{hours * 60:.0f} min" if hours < 1 else f"{hours:.1f} h"
 
 

@@ -10,6 +10,7 @@ import re
 import time
 from pathlib import Path
 
+import httpx
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import REPLY_TIMEOUT_MS, ChatWidget, save_screenshot
@@ -25,6 +26,51 @@ def agent_password(stack: Stack) -> str:
     return str(secrets["agent_password"])
 
 
+# Handoffs already waiting, opened as the action server opens them (POST /api/v1/tickets
+# naming the customer's conversation): the queue orders them by priority, then SLA due time.
+WAITING = [
+    ("ella.rossi@example.com", "10009", "lost_parcel", "urgent", "Order #10009 lost in transit."),
+    ("sam.lee@example.com", "10002", "delayed_order", "high", "Order #10002 delayed, 4 days."),
+    ("omar.haddad@example.com", "10004", "return_outside_window", "low", "Return at 45 days."),
+]
+
+
+def waiting_handoffs(stack: Stack) -> None:
+    for email, order, reason, priority, summary in WAITING:
+        sender = f"queue-{order}-{time.monotonic_ns()}"
+        said = httpx.post(
+            f"{stack.api_url}/webhooks/rest/webhook",
+            json={"sender": sender, "message": "hello"},
+            timeout=60,
+        )
+        assert said.status_code == 200, said.text
+        with httpx.Client(
+            base_url=stack.api_url, headers={"Authorization": f"Bearer {stack.admin_key}"}
+        ) as api:
+            conversation_id = next(
+                c["id"]
+                for c in api.get("/api/v1/conversations", params={"channel": "rest"}).json()[
+                    "items"
+                ]
+                if c["channel_key"] == sender
+            )
+        made = httpx.post(
+            f"{stack.api_url}/api/v1/tickets",
+            json={
+                "conversation_id": conversation_id,
+                "channel": "rest",
+                "customer_email": email,
+                "order_number": order,
+                "reason": reason,
+                "priority": priority,
+                "summary": summary,
+            },
+            headers={"Authorization": f"Bearer {stack.admin_key}"},
+            timeout=10,
+        )
+        assert made.status_code == 201, made.text
+
+
 def sign_in(page: Page, stack: Stack) -> None:
     page.goto("/console")
     expect(page).to_have_url(f"{stack.api_url}/console/login?next=%2Fconsole")
@@ -38,11 +84,15 @@ def sign_in(page: Page, stack: Stack) -> None:
 def test_a_handoff_from_the_widget_is_answered_and_resolved_in_the_console(
     widget: ChatWidget, browser: Browser, base_url: str, stack: Stack
 ) -> None:
+    waiting_handoffs(stack)
     agent_context = browser.new_context(base_url=base_url, viewport=LAPTOP)
     console = agent_context.new_page()
     try:
         sign_in(console, stack)
-        rows_before = console.locator("tbody tr[data-ticket]").count()
+        rows = console.locator("tbody tr[data-ticket]")
+        rows_before = rows.count()
+        assert rows_before >= len(WAITING)
+        expect(rows.first).to_contain_text("Ella")  # urgent first
 
         # The customer, in the shop's widget: the order first, then a person.
         widget.open()
@@ -54,19 +104,22 @@ def test_a_handoff_from_the_widget_is_answered_and_resolved_in_the_console(
         handed_off = time.monotonic()
 
         # The agent's open queue shows the ticket without a reload.
-        new_row = console.locator("tbody tr[data-ticket]").first
-        expect(console.locator("tbody tr[data-ticket]")).to_have_count(
-            rows_before + 1, timeout=5_000
-        )
+        expect(rows).to_have_count(rows_before + 1, timeout=5_000)
         seen_after = time.monotonic() - handed_off
-        expect(new_row).to_contain_text("Jane")
+        new_row = rows.filter(has_text="Jane Doe")
         expect(new_row).to_contain_text("order 10001")
+        expect(new_row).to_have_class(re.compile("is-new"))
         expect(console.locator("[data-count='open']")).not_to_have_text("0")
         assert seen_after < 3.0, f"the ticket took {seen_after:.1f} s to show"
         save_screenshot(console, "console-queue.png")
 
-        # Open it from the keyboard: j selects the first row, Enter opens it.
-        console.keyboard.press("j")
+        # Open it from the keyboard: j moves down the rows, Enter opens the selected one.
+        position = [r.get_attribute("data-ticket") for r in rows.all()].index(
+            new_row.get_attribute("data-ticket")
+        )
+        for _ in range(position + 1):
+            console.keyboard.press("j")
+        expect(new_row).to_have_class(re.compile("is-selected"))
         console.keyboard.press("Enter")
         expect(console).to_have_url(re.compile(r"/console/conversations/c-[\w-]+$"))
         expect(console.locator("#transcript")).to_contain_text("Where is my order 10001?")
