@@ -17,7 +17,7 @@ def bar_chart(bars: list[Bar], *, title: str, width: int = 540) -> Markup:
     """Horizontal bars, labels on the left, values at the end of each bar."""
     if not bars or not any(b.value for b in bars):
         return Markup('<p class="empty">None in this period.</p>')
-    row, label_w, value_w = 26, 150, 48
+    row, label_w, value_w = 26, 180, 48
     height = row * len(bars) + 8
     top = max((b.value for b in bars), default=0) or 1
     span = width - label_w - value_w
