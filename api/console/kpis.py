@@ -86,12 +86,13 @@ def report(*, db_session: Session, since: datetime, days: int) -> Report:
         .where(Order.placed_at >= since, RmaLine.disposition.is_not(None))
         .group_by(RmaLine.disposition)
     ).all()
-    created = [
-        t for (t,) in db.execute(select(Ticket.created_at).where(Ticket.created_at >= since)).all()
-    ]
-    per_day: dict[date, int] = {}
-    for moment in created:
-        per_day[moment.date()] = per_day.get(moment.date(), 0) + 1
+    day = func.date(Ticket.created_at)
+    per_day: dict[date, int] = {
+        d if isinstance(d, date) else date.fromisoformat(str(d)): int(n)
+        for d, n in db.execute(
+            select(day, func.count(Ticket.id)).where(Ticket.created_at >= since).group_by(day)
+        ).all()
+    }
     start = since.date()
     span = min(days, 90)
     day_list = [start + timedelta(days=i) for i in range(max(days - span, 0), days + 1)]

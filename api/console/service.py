@@ -4,6 +4,7 @@ canned responses. Plain functions over a session; the ops services own every rul
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -142,16 +143,33 @@ def queue(*, db_session: Session, filters: QueueFilters, agent_id: int) -> Queue
         )
     )
     counts["mine"] = mine or 0
+    channels, reasons = _filter_choices(db_session)
     return Queue(
         rows=rows,
         shown_of=total,
         counts=counts,
-        channels=list(
-            db_session.scalars(select(Ticket.channel).distinct().order_by(Ticket.channel))
-        ),
-        reasons=list(db_session.scalars(select(Ticket.reason).distinct().order_by(Ticket.reason))),
+        channels=channels,
+        reasons=reasons,
         agents=list(db_session.scalars(select(Agent).where(Agent.active).order_by(Agent.name))),
     )
+
+
+_choices: tuple[float, list[str], list[str]] | None = None
+CHOICES_SECONDS = 10.0
+
+
+def _filter_choices(db_session: Session) -> tuple[list[str], list[str]]:
+    """The channels and reasons the filters offer: read every few seconds, not per page (they
+    change when a new kind of handoff first appears)."""
+    global _choices
+    now = time.monotonic()
+    if _choices is None or now - _choices[0] > CHOICES_SECONDS:
+        channels = list(
+            db_session.scalars(select(Ticket.channel).distinct().order_by(Ticket.channel))
+        )
+        reasons = list(db_session.scalars(select(Ticket.reason).distinct().order_by(Ticket.reason)))
+        _choices = (now, channels, reasons)
+    return _choices[1], _choices[2]
 
 
 # -- a conversation -----------------------------------------------------------------------
