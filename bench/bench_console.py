@@ -173,7 +173,6 @@ async def agent_page(
     cookies: httpx.Cookies,
     seen: dict[int, float],
     ready: asyncio.Event,
-    stop: asyncio.Event,
 ) -> None:
     """One open queue: on every `tickets` event, fetch the rows, note the new ticket ids."""
     rows_url = "/console/queue/live?reason=system_unavailable"
