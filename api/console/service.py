@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from api.console.models import TicketNote
 from api.db import utcnow
+from api.ops.audit import service as audit
 from api.ops.audit.models import AuditEntry
 from api.ops.auth.models import Agent
 from api.ops.conversations.models import Conversation, Message
@@ -225,7 +226,7 @@ def notes_of(*, db_session: Session, ticket_id: int) -> list[TicketNote]:
 
 
 def add_note(
-    *, db_session: Session, ticket: Ticket, agent_id: int, author_name: str, text: str
+    *, db_session: Session, ticket: Ticket, agent_id: int, author_name: str, text: str, actor: str
 ) -> TicketNote:
     note = TicketNote(
         ticket_id=ticket.id, agent_id=agent_id, author_name=author_name, text=text.strip()
@@ -233,6 +234,14 @@ def add_note(
     db_session.add(note)
     ticket.updated_at = utcnow()
     db_session.flush()
+    audit.record(
+        db_session=db_session,
+        entity_type="ticket",
+        entity_id=str(ticket.id),
+        action="note_added",
+        actor=actor,
+        detail={"note_id": note.id},
+    )
     return note
 
 

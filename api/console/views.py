@@ -605,7 +605,12 @@ def add_note(
     if not text.strip():
         return _back(url, request, error="Write the note first.")
     service.add_note(
-        db_session=db, ticket=ticket, agent_id=me.agent_id, author_name=me.name, text=text
+        db_session=db,
+        ticket=ticket,
+        agent_id=me.agent_id,
+        author_name=me.name,
+        text=text,
+        actor=me.email,
     )
     db.commit()
     return _back(f"{url}#notes", request, notice="Note saved (only the team sees it).")

@@ -331,6 +331,7 @@ def test_a_reply_reaches_the_customer_and_a_note_never_does(console: ConsoleStor
     assert ticket["status"] == "assigned"  # the reply took the unowned ticket
     page = agent.http.get(f"/console/conversations/{conversation_id}").text
     assert "Checked with the warehouse." in page
+    assert "note added" in page  # in the ticket's history (the audit log)
 
 
 def test_resolve_hands_the_conversation_back_to_the_bot(console: ConsoleStore) -> None:
