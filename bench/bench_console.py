@@ -185,11 +185,31 @@ async def agent_page(
                 seen.setdefault(int(ticket_id), at)
 
         await refresh()
+        # As console.js does: one fetch at a time; events during it ask for one more.
+        state = {"running": False, "again": False}
+
+        async def refresh_coalesced() -> None:
+            if state["running"]:
+                state["again"] = True
+                return
+            state["running"] = True
+            try:
+                while True:
+                    state["again"] = False
+                    await refresh()
+                    if not state["again"]:
+                        break
+            finally:
+                state["running"] = False
+
+        pending: set[asyncio.Task[None]] = set()
         async with client.stream("GET", "/console/events") as stream:
             ready.set()
             async for line in stream.aiter_lines():
                 if line == "event: tickets":
-                    await refresh()
+                    task = asyncio.create_task(refresh_coalesced())
+                    pending.add(task)
+                    task.add_done_callback(pending.discard)
 
 
 async def customer(

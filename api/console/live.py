@@ -19,6 +19,7 @@ from typing import Any
 
 import anyio
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from api.db import get_sessionmaker
 from api.ops.tickets.models import Ticket
@@ -100,11 +101,15 @@ class LiveFeed:
 
 
 def _tickets_fingerprint() -> tuple[datetime | None, int | None]:
-    """The newest change and the highest id: both indexed, so this reads two index ends."""
     with get_sessionmaker()() as db:
-        changed = db.scalar(select(func.max(Ticket.updated_at)))
-        newest = db.scalar(select(func.max(Ticket.id)))
-        return changed, newest
+        return tickets_fingerprint(db)
+
+
+def tickets_fingerprint(db: Session) -> tuple[datetime | None, int | None]:
+    """The newest change and the highest id: both indexed, so this reads two index ends."""
+    changed = db.scalar(select(func.max(Ticket.updated_at)))
+    newest = db.scalar(select(func.max(Ticket.id)))
+    return changed, newest
 
 
 _feed: LiveFeed | None = None

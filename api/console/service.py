@@ -138,12 +138,6 @@ def queue(*, db_session: Session, filters: QueueFilters, agent_id: int) -> Queue
     counts.update(
         dict(db_session.execute(select(Ticket.status, func.count()).group_by(Ticket.status)).all())
     )
-    mine = db_session.scalar(
-        select(func.count(Ticket.id)).where(
-            Ticket.assignee_id == agent_id, Ticket.status != TicketStatus.resolved
-        )
-    )
-    counts["mine"] = mine or 0
     channels, reasons = _filter_choices(db_session)
     return Queue(
         rows=rows,
@@ -157,6 +151,31 @@ def queue(*, db_session: Session, filters: QueueFilters, agent_id: int) -> Queue
 
 _choices: tuple[float, list[str], list[str]] | None = None
 CHOICES_SECONDS = 10.0
+
+
+def mine_count(*, db_session: Session, agent_id: int) -> int:
+    """Unresolved tickets assigned to the agent."""
+    return (
+        db_session.scalar(
+            select(func.count(Ticket.id)).where(
+                Ticket.assignee_id == agent_id, Ticket.status != TicketStatus.resolved
+            )
+        )
+        or 0
+    )
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    channels: list[str]
+    reasons: list[str]
+    agents: list[Agent]
+
+
+def filter_choices(*, db_session: Session) -> FilterChoices:
+    channels, reasons = _filter_choices(db_session)
+    agents = list(db_session.scalars(select(Agent).where(Agent.active).order_by(Agent.name)))
+    return FilterChoices(channels=channels, reasons=reasons, agents=agents)
 
 
 def _filter_choices(db_session: Session) -> tuple[list[str], list[str]]:
