@@ -40,6 +40,7 @@ class Report:
     returns_by_reason: list[Bar]
     returns_by_disposition: list[Bar]
     tickets_per_day: list[Bar]
+    computed_at: datetime
 
 
 def _pct(ratio: float | None) -> str:
@@ -141,6 +142,7 @@ def report(*, db_session: Session, since: datetime, days: int) -> Report:
         returns_by_disposition=[
             Bar(str(d).replace("_", " "), float(n), str(n)) for d, n in by_disposition
         ],
+        computed_at=datetime.now(since.tzinfo),
         tickets_per_day=[
             Bar(d.strftime("%b %-d"), float(per_day.get(d, 0)), str(per_day.get(d, 0)))
             for d in day_list

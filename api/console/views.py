@@ -797,17 +797,33 @@ def _period(days: str) -> tuple[datetime, int]:
     return utcnow() - timedelta(days=span), span
 
 
+# A period's figures are computed at most every KPI_SECONDS: the page is a dashboard, and
+# each computation reads every order, return and ticket of the period.
+KPI_SECONDS = 30.0
+_reports: dict[int, tuple[float, kpis.Report]] = {}
+
+
+def _report(db: Session, days: str) -> kpis.Report:
+    since, span = _period(days)
+    kept = _reports.get(span)
+    if kept is not None and time.monotonic() - kept[0] < KPI_SECONDS:
+        return kept[1]
+    found = kpis.report(db_session=db, since=since, days=span)
+    _reports[span] = (time.monotonic(), found)
+    return found
+
+
 @router.get("/kpis", response_class=HTMLResponse)
 def kpis_page(request: Request, db: DbSession, me: Me, days: str = "30") -> HTMLResponse:
-    since, span = _period(days)
-    found = kpis.report(db_session=db, since=since, days=span)
+    found = _report(db, days)
+    span = found.days
     return _page(request, "kpis.html", me=me, report=found, periods=kpis.PERIODS, days=str(span))
 
 
 @router.get("/kpis.csv")
 def kpis_csv(db: DbSession, me: Me, days: str = "30") -> PlainTextResponse:
-    since, span = _period(days)
-    found = kpis.report(db_session=db, since=since, days=span)
+    found = _report(db, days)
+    span = found.days
     return PlainTextResponse(
         kpis.as_csv(found),
         media_type="text/csv; charset=utf-8",
