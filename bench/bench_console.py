@@ -227,9 +227,16 @@ async def customer(
         await client.post("/webhooks/rest/webhook", json={"sender": sender, "message": "hello"})
         await asyncio.sleep(rng.uniform(0, spread))
         opened[sender] = time.monotonic()
-        answer = await client.post(
-            "/webhooks/rest/webhook", json={"sender": sender, "message": "/human_handoff"}
-        )
+        for attempt in (1, 2):
+            try:
+                answer = await client.post(
+                    "/webhooks/rest/webhook", json={"sender": sender, "message": "/human_handoff"}
+                )
+                break
+            except httpx.TransportError:
+                # A dropped connection; the hub stores a replay once, so sending again is safe.
+                if attempt == 2:
+                    raise
         assert answer.status_code == 200
         answered[sender] = time.monotonic()
 
@@ -346,8 +353,8 @@ def main() -> int:
             [sys.executable, "-m", "api.cli", "api", "--port", str(port)],
             cwd=REPO,
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=open(tmp / "api.log", "wb"),  # noqa: SIM115 (lives as long as the process)
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -361,6 +368,11 @@ def main() -> int:
         asyncio.run(live_queue(base, agents, args.customers, args.spread, admin_key))
         for client in agents:
             client.close()
+    except BaseException:
+        log = tmp / "api.log"
+        if log.exists():
+            print("api log (last lines):", *log.read_text().splitlines()[-30:], sep="\n")
+        raise
     finally:
         if proc is not None:
             proc.terminate()
