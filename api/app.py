@@ -1,4 +1,5 @@
-"""The api process: ops API under /api/v1 (the hub, console and storefront join it later)."""
+"""The api process: ops API under /api/v1, the conversation hub, the agent console, the
+storefront."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from fastapi import APIRouter, FastAPI, Response
 from sqlalchemy import text
 
 from api import errors, metrics, openapi
+from api.console.views import install as install_console
 from api.db import get_engine
 from api.deps import MetricsReader
 from api.hub import get_hub
@@ -89,6 +91,7 @@ def create_app() -> FastAPI:
     app.include_router(storefront_router)  # GET /: the demo shop and its chat widget
     install_hub(app)  # /webhooks/rest/webhook and /socket.io/
     app.include_router(social_router)  # /webhooks/messenger|instagram|whatsapp|telegram
+    install_console(app)  # /console: the agents' queue, conversations, actions and KPIs
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

@@ -97,6 +97,34 @@ def cmd_prune(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_agent_create(args: argparse.Namespace) -> int:
+    """Create a console account; a password is generated (and shown once) unless given."""
+    import secrets
+
+    from sqlalchemy.orm import Session
+
+    from api.console import accounts
+    from api.db import get_engine
+    from api.migrate import upgrade
+
+    engine = get_engine()
+    upgrade(engine)
+    password = args.password or secrets.token_urlsafe(12)
+    with Session(engine) as db:
+        try:
+            agent = accounts.create_agent(
+                db_session=db, email=args.email, name=args.name, role=args.role, password=password
+            )
+        except ValueError as exc:
+            print(f"not created: {exc}", file=sys.stderr)
+            return 1
+        db.commit()
+        print(f"created {agent.role} {agent.email} ({agent.name})")
+    if not args.password:
+        print(f"password (shown once): {password}")
+    return 0
+
+
 def ensure_rasa_env() -> None:
     """Create or update .venv-rasa from the pinned list (a no-op when it is current)."""
     subprocess.run(["bash", str(REPO_ROOT / "scripts" / "setup-rasa-venv.sh")], check=True)
@@ -290,6 +318,7 @@ OpsDesk is running.
   ops API        {base}/docs   (admin key in {settings.var_dir / "secrets.json"})
   REST channel   {base}/webhooks/rest/webhook   (Rasa's REST shape, through the hub)
   website chat   {base}/socket.io/   (Rasa's socket.io protocol)
+  agent console  {base}/console   (alex@fernhill.example; passwords in secrets.json)
   conversations  {base}/api/v1/conversations   (agent replies: POST .../{{id}}/messages)
   logs           {settings.var_dir / "logs"}
 Try: curl -s -XPOST {base}/webhooks/rest/webhook \\
@@ -365,6 +394,14 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_prune)
     p = sub.add_parser("migrate", help="bring the database to the newest schema")
     p.set_defaults(func=cmd_migrate)
+    p = sub.add_parser("agent", help="console accounts")
+    agent_sub = p.add_subparsers(dest="agent_command", required=True)
+    p = agent_sub.add_parser("create", help="create a console account (agent or admin)")
+    p.add_argument("--email", required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--role", choices=("agent", "admin"), default="agent")
+    p.add_argument("--password", help="default: a generated one, printed once")
+    p.set_defaults(func=cmd_agent_create)
     p = sub.add_parser("train", help="train the Rasa model into models/")
     p.add_argument("--force", action="store_true", help="train even when nothing changed")
     p.set_defaults(func=cmd_train)

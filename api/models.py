@@ -1,5 +1,6 @@
 """Every table, imported in one place so metadata (and Alembic) sees them all."""
 
+from api.console.models import AgentSession, LoginFailure, TicketNote
 from api.db import Base
 from api.ops.audit.models import AuditEntry
 from api.ops.auth.models import Agent, ApiKey
@@ -22,6 +23,7 @@ from api.ops.verification.models import VerificationBucket
 
 __all__ = [
     "Agent",
+    "AgentSession",
     "ApiKey",
     "AuditEntry",
     "Base",
@@ -30,6 +32,7 @@ __all__ = [
     "IdempotencyRecord",
     "InventoryLevel",
     "KbArticle",
+    "LoginFailure",
     "Location",
     "Message",
     "Order",
@@ -40,6 +43,7 @@ __all__ = [
     "RmaLine",
     "Shipment",
     "Ticket",
+    "TicketNote",
     "TrackingEvent",
     "Variant",
     "VerificationBucket",

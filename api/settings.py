@@ -22,6 +22,7 @@ GENERATED_SECRETS = (
     "session_secret",
     "agent_password",
     "metrics_token",
+    "admin_password",
 )
 
 
@@ -36,6 +37,14 @@ class Settings(BaseSettings):
     session_secret: str = ""
     # Password of the demo agent (alex@fernhill.example) that the seed creates.
     agent_password: str = ""
+    # Password of the demo store's console admin (admin@fernhill.example).
+    admin_password: str = ""
+    # Console sign-in: failures allowed per account and per client address within the window
+    # before sign-in is refused for the rest of it; how long a session lasts.
+    console_max_failures_per_account: int = 5
+    console_max_failures_per_address: int = 20
+    console_lockout_seconds: int = 900
+    console_session_hours: int = 12
     rasa_url: str = "http://127.0.0.1:5005"
     # A turn of the assistant that takes longer is answered "briefly unavailable".
     rasa_timeout_seconds: float = 20.0

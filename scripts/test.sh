@@ -20,6 +20,9 @@ echo "== social messaging: Messenger, Instagram, WhatsApp, Telegram against a lo
   tests/hub/test_social_limits.py tests/hub/test_social_senders.py \
   tests/hub/test_social_webhooks.py tests/hub/test_social_disabled.py
 
+echo "== agent console: sign-in, CSRF, roles, lock-out, live queue, replies, actions, KPIs on SQLite and PostgreSQL"
+.venv/bin/python -m pytest -q -p no:cacheprovider tests/console
+
 echo "== assistant: training data"
 .venv-rasa/bin/pip install -q -r requirements/rasa-test.txt 2> >(grep -v "is ignored" >&2)
 .venv-rasa/bin/rasa data validate --domain bot/domain --config bot/config.yml \
@@ -38,5 +41,5 @@ echo "== end to end: api, actions and rasa with the trained model"
 .venv/bin/python -m pytest -q -p no:cacheprovider tests/e2e
 .venv/bin/python -m pytest -q -p no:cacheprovider tests/hub/test_social_rasa.py
 
-echo "== browsers: the storefront chat widget and rasa-webchat in Debian's chromium"
+echo "== browsers: the storefront chat widget, rasa-webchat and the agent console in Debian's chromium"
 .venv/bin/python -m pytest -q -p no:cacheprovider tests/browser

@@ -14,6 +14,17 @@ from api.seed import bulk, store
 from api.settings import Settings
 
 
+def console_accounts(settings: Settings) -> str:
+    """The console's demo accounts, printed once when the store is first loaded."""
+    where = settings.var_dir / "secrets.json"
+    return (
+        "agent console /console sign-in (passwords kept in "
+        f"{where}):\n"
+        f"  agent  {store.DEMO_AGENT_EMAIL}  {settings.agent_password}\n"
+        f"  admin  {store.DEMO_ADMIN_EMAIL}  {settings.admin_password}"
+    )
+
+
 def is_seeded(engine: Engine) -> bool:
     with Session(engine) as db:
         return bool(db.scalar(select(func.count(Product.id))))
@@ -30,13 +41,14 @@ def seed(engine: Engine, settings: Settings, *, orders: int = 0, quiet: bool = F
             prices = store.seed_catalog(db, settings.store_dir)
             figures["articles"] = store.seed_kb(db, settings.store_dir)
             figures["demo_orders"] = store.seed_demo_orders(db, prices)
-            store.seed_agents(db, settings.agent_password)
+            store.seed_agents(db, settings.agent_password, settings.admin_password)
             db.commit()
         figures["variants"] = len(prices)
         say(
             f"demo store loaded: {len(prices)} SKUs, {figures['articles']} articles, "
             f"{figures['demo_orders']} demo orders"
         )
+        say(console_accounts(settings))
     else:
         say("demo store already loaded")
     if orders:

@@ -112,12 +112,25 @@ def seed_kb(db: Session, store_dir: Path) -> int:
     return len(articles)
 
 
-def seed_agents(db: Session, password: str) -> None:
+DEMO_AGENT_EMAIL = "alex@fernhill.example"
+DEMO_ADMIN_EMAIL = "admin@fernhill.example"
+
+
+def seed_agents(db: Session, agent_password: str, admin_password: str) -> None:
+    """The demo store's team: one agent and one admin (the team lead) of the console."""
     db.add(
         Agent(
-            email="alex@fernhill.example",
+            email=DEMO_AGENT_EMAIL,
             name="Alex Rivera",
-            password_hash=hash_password(password),
+            password_hash=hash_password(agent_password),
+            role="agent",
+        )
+    )
+    db.add(
+        Agent(
+            email=DEMO_ADMIN_EMAIL,
+            name="Morgan Lee",
+            password_hash=hash_password(admin_password),
             role="admin",
         )
     )

@@ -16,7 +16,7 @@ from api.deps import DbSession, Staff
 from api.errors import ApiError
 from api.hub import get_hub
 from api.ops.common.types import MAX_ROW_ID
-from api.ops.conversations import service
+from api.ops.conversations import flows, service
 from api.ops.conversations.models import Conversation, Message
 from api.ops.tickets.models import Ticket
 
@@ -181,23 +181,15 @@ def post_agent_reply(
     next message on REST). The conversation is in human mode from now, and the open
     ticket's first response time is set."""
     begin_write(db)
-    conversation = service.get_or_raise(db_session=db, conversation_id=conversation_id[:120])
-    message = service.add_message(
+    message = flows.agent_reply(
         db_session=db,
-        conversation=conversation,
-        direction="outbound",
-        author="agent",
+        conversation_id=conversation_id[:120],
         text=body.text,
         agent_name=who.name,
+        actor=who.name,
     )
-    service.set_mode(db_session=db, conversation_id=conversation.id, mode="human", actor=who.name)
-    ticket = db.scalar(
-        select(Ticket).where(Ticket.conversation_id == conversation.id, Ticket.status != "resolved")
-    )
-    if ticket is not None and ticket.first_response_at is None:
-        ticket.first_response_at = message.created_at
     db.commit()
-    get_hub().deliver_soon(conversation.id)
+    get_hub().deliver_soon(message.conversation_id)
     return MessageView.model_validate(message)
 
 

@@ -20,12 +20,21 @@ def _ratio(part: float | int | None, whole: float | int | None) -> float | None:
     return round(float(part or 0) / float(whole), 4) if whole else None
 
 
+def _seconds_between(db: Session, start: Any, end: Any) -> Any:
+    """`end - start` in seconds, computed by the database."""
+    if db.get_bind().dialect.name == "sqlite":
+        return (func.julianday(end) - func.julianday(start)) * 86400.0
+    return func.extract("epoch", end - start)
+
+
 def _avg_hours(db: Session, start: Any, end: Any, *where: Any) -> float | None:
-    rows = db.execute(select(start, end).where(end.is_not(None), *where)).all()
-    if not rows:
-        return None
-    total = sum((b - a).total_seconds() for a, b in rows if a and b)
-    return round(total / len(rows) / 3600, 2)
+    """The average of `end - start` in hours, in one aggregate (no rows to Python)."""
+    seconds = db.scalar(
+        select(func.avg(_seconds_between(db, start, end))).where(
+            start.is_not(None), end.is_not(None), *where
+        )
+    )
+    return None if seconds is None else round(float(seconds) / 3600, 2)
 
 
 def kpis(*, db_session: Session, since: datetime) -> dict[str, Any]:

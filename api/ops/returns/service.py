@@ -272,12 +272,45 @@ def create(
     )
     # Every line passed the policy, so the return is approved and the label issued at once.
     _move(db_session, rma, RmaStatus.approved, actor, "all lines within policy")
-    rma.label_number = "1Z" + secrets.token_hex(8).upper()
-    rma.label_carrier = policy.label_carrier
-    rma.label_expires_at = now + timedelta(days=policy.label_valid_days)
+    _new_label(rma, policy)
     _move(db_session, rma, RmaStatus.label_issued, actor)
     db_session.flush()
     return rma
+
+
+def _new_label(rma: Rma, policy: ReturnPolicy) -> None:
+    rma.label_number = "1Z" + secrets.token_hex(8).upper()
+    rma.label_carrier = policy.label_carrier
+    rma.label_expires_at = utcnow() + timedelta(days=policy.label_valid_days)
+
+
+def issue_label(*, db_session: Session, rma: Rma, policy: ReturnPolicy, actor: str) -> None:
+    """A prepaid label for an approved return, or a new one in place of the label issued
+    (lost, or about to expire): the old label's link stops working. 409 otherwise."""
+    if rma.status == RmaStatus.approved:
+        _new_label(rma, policy)
+        _move(db_session, rma, RmaStatus.label_issued, actor, "label issued")
+        return
+    if rma.status != RmaStatus.label_issued:
+        raise ApiError(
+            409,
+            "invalid_transition",
+            "No label for this return",
+            f"a return that is {rma.status} gets no new label",
+        )
+    previous = rma.label_number
+    _new_label(rma, policy)
+    rma.updated_at = utcnow()
+    audit.record(
+        db_session=db_session,
+        entity_type="rma",
+        entity_id=rma.rma_number,
+        action="label_reissued",
+        actor=actor,
+        from_state=rma.status,
+        to_state=rma.status,
+        detail={"replaced_label": previous},
+    )
 
 
 def canonical_rma_number(raw: str) -> str | None:

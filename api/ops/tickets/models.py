@@ -23,6 +23,7 @@ class Ticket(Base):
             sqlite_where=text("status != 'resolved'"),
             postgresql_where=text("status != 'resolved'"),
         ),
+        Index("ix_tickets_updated_at", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -40,3 +41,5 @@ class Ticket(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A pending ticket set aside until then (the console's snooze); it shows again after.
+    snoozed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -252,6 +252,54 @@ def update(
     ticket.updated_at = now
 
 
+def unassign(*, db_session: Session, ticket: Ticket, actor: str) -> None:
+    """Put the ticket back in the team's queue: nobody owns it, an assigned one is open again."""
+    if ticket.assignee_id is None:
+        return
+    audit.record(
+        db_session=db_session,
+        entity_type="ticket",
+        entity_id=str(ticket.id),
+        action="unassigned",
+        actor=actor,
+        detail={"assignee_id": ticket.assignee_id},
+    )
+    ticket.assignee_id = None
+    if ticket.status == TicketStatus.assigned:
+        update(db_session=db_session, ticket=ticket, actor=actor, status=TicketStatus.open.value)
+    ticket.updated_at = utcnow()
+
+
+def snooze(*, db_session: Session, ticket: Ticket, actor: str, until: datetime | None) -> None:
+    """Pending, waiting on the customer or someone else; with `until`, set aside until then."""
+    if ticket.status != TicketStatus.pending:
+        update(db_session=db_session, ticket=ticket, actor=actor, status=TicketStatus.pending.value)
+    ticket.snoozed_until = until
+    if until is not None:
+        audit.record(
+            db_session=db_session,
+            entity_type="ticket",
+            entity_id=str(ticket.id),
+            action="snoozed",
+            actor=actor,
+            detail={"until": until.isoformat()},
+        )
+    ticket.updated_at = utcnow()
+
+
+def resolve(*, db_session: Session, ticket: Ticket, actor: str) -> str | None:
+    """Resolve the ticket and give its conversation back to the bot, in the caller's
+    transaction. Returns the conversation handed back: after the commit, call
+    `get_hub().handed_back(conversation_id)` so the assistant greets the customer again."""
+    update(db_session=db_session, ticket=ticket, actor=actor, status=TicketStatus.resolved.value)
+    ticket.snoozed_until = None
+    if ticket.conversation_id:
+        conversations.set_mode(
+            db_session=db_session, conversation_id=ticket.conversation_id, mode="bot", actor=actor
+        )
+    return ticket.conversation_id
+
+
 def list_tickets(
     *,
     db_session: Session,

@@ -14,7 +14,6 @@ from api.deps import DbSession, IdempotencyKey, Staff, StaffOrService, decode_cu
 from api.hub import get_hub
 from api.ops.common.idempotency import run_once
 from api.ops.common.types import MAX_ROW_ID
-from api.ops.conversations import service as conversations
 from api.ops.tickets import service
 from api.ops.tickets.models import Ticket
 from api.ops.tickets.service import Priority, TicketStatus
@@ -182,15 +181,13 @@ def update_ticket(ticket_id: TicketId, body: UpdateTicket, db: DbSession, who: S
         db_session=db,
         ticket=ticket,
         actor=who.name,
-        status=body.status.value if body.status else None,
+        status=body.status.value if body.status and body.status != TicketStatus.resolved else None,
         priority=body.priority.value if body.priority else None,
         assignee_id=body.assignee_id,
     )
-    handed_back = ticket.conversation_id if body.status == TicketStatus.resolved else None
-    if handed_back:
-        conversations.set_mode(
-            db_session=db, conversation_id=handed_back, mode="bot", actor=who.name
-        )
+    handed_back = None
+    if body.status == TicketStatus.resolved and ticket.status != TicketStatus.resolved:
+        handed_back = service.resolve(db_session=db, ticket=ticket, actor=who.name)
     db.commit()
     if handed_back:
         get_hub().handed_back(handed_back)  # the assistant greets the customer again
