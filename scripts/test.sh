@@ -9,19 +9,12 @@ echo "== lint and types"
 .venv/bin/ruff check api actions tests bench scripts
 .venv/bin/mypy
 
-echo "== ops API on SQLite and PostgreSQL"
-.venv/bin/python -m pytest -q -p no:cacheprovider tests/api
-
-echo "== conversation hub (REST and socket.io channels, modes, ordering) on SQLite and PostgreSQL"
-.venv/bin/python -m pytest -q -p no:cacheprovider tests/hub/test_hub_*.py
-
-echo "== social messaging: Messenger, Instagram, WhatsApp, Telegram against a local stand-in"
-.venv/bin/python -m pytest -q -p no:cacheprovider tests/hub/test_social_parsing.py \
-  tests/hub/test_social_limits.py tests/hub/test_social_senders.py \
-  tests/hub/test_social_webhooks.py tests/hub/test_social_disabled.py
-
-echo "== agent console: sign-in, CSRF, roles, lock-out, live queue, replies, actions, KPIs on SQLite and PostgreSQL"
-.venv/bin/python -m pytest -q -p no:cacheprovider tests/console
+# Two workers: most of these tests wait on an api process or a database, not on the CPU.
+echo "== ops API, conversation hub, social channels and agent console, on SQLite and PostgreSQL"
+.venv/bin/python -m pytest -q -p no:cacheprovider -n 2 tests/api tests/hub/test_hub_*.py \
+  tests/hub/test_social_parsing.py tests/hub/test_social_limits.py \
+  tests/hub/test_social_senders.py tests/hub/test_social_webhooks.py \
+  tests/hub/test_social_disabled.py tests/console
 
 echo "== assistant: training data"
 .venv-rasa/bin/pip install -q -r requirements/rasa-test.txt 2> >(grep -v "is ignored" >&2)

@@ -20,6 +20,8 @@ from tests.e2e.conftest import Stack, stack  # noqa: F401 (the session's running
 CHROMIUM = Path("/usr/bin/chromium")
 # The assistant answers in about a second here; a cold first turn (model warm-up) is slower.
 REPLY_TIMEOUT_MS = 30_000
+# Any expectation without its own timeout waits this long: CI machines are small and busy.
+expect.set_options(timeout=15_000)
 # Screenshots land here on every run; with OPSDESK_UPDATE_SCREENSHOTS=1 they also replace
 # the ones the README shows (docs/).
 RESULTS = REPO / "var" / "results" / "browser"
