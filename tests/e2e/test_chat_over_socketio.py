@@ -80,9 +80,10 @@ async def test_order_status_return_handoff_live_agent_reply_and_handback(stack: 
         conversation = conversation_of(stack, session_id)
         assert conversation["mode"] == "bot"
 
-        # A return that creates an RMA.
+        # A return that creates an RMA (the jeans: test_conversations.py returns the linen
+        # shirt of the same order on the same running system).
         reply = await visitor.say(
-            "I want to return the linen shirt from order 10003, it's too small"
+            "I want to return the selvedge jeans from order 10003, they're too big"
         )
         for _ in range(8):
             low = reply.lower()
@@ -92,12 +93,12 @@ async def test_order_status_return_handoff_live_agent_reply_and_handback(stack: 
                 reply = await visitor.say("yes")
             elif "email" in low or "postal" in low:
                 reply = await visitor.say("jane.doe@example.com")
-            elif any("linen" in b["title"].lower() for b in visitor.buttons):
-                reply = await visitor.button("linen")
+            elif any("jeans" in b["title"].lower() for b in visitor.buttons):
+                reply = await visitor.button("jeans")
             elif "refund" in low and ("exchange" in low or "credit" in low):
                 reply = await visitor.say("refund please")
             elif "why" in low or "reason" in low:
-                reply = await visitor.say("it's too small")
+                reply = await visitor.say("they're too big")
             elif "how many" in low:
                 reply = await visitor.say("1")
             else:
