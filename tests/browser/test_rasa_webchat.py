@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.browser.conftest import REPLY_TIMEOUT_MS, OffsiteWatch
 from tests.browser.test_storefront_chat import QUESTION, conversation_of, tracking_number
@@ -35,9 +36,14 @@ def test_order_status_through_rasa_webchat(page: Page, offsite: OffsiteWatch, st
     assert mode == "bot" and stored >= 4
 
     page.reload()
-    launcher = page.locator(".rw-launcher")
-    if page.locator(".rw-new-message").count() == 0:
-        launcher.click()
+    # After a reload rasa-webchat mounts its launcher first and then restores its own state,
+    # open or closed: wait for that before deciding whether to open it (a click while it is
+    # still restoring an open chat would close it again).
+    expect(page.locator(".rw-launcher")).to_be_attached(timeout=REPLY_TIMEOUT_MS)
+    try:
+        page.locator(".rw-new-message").wait_for(state="visible", timeout=5_000)
+    except PlaywrightTimeoutError:
+        page.locator(".rw-launcher").click()
     expect(page.locator(".rw-response").filter(has_text=tracking)).to_have_count(1)
     answers_before = page.locator(".rw-response").count()
     page.locator(".rw-new-message").fill("thanks!")
