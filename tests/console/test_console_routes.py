@@ -470,3 +470,9 @@ def test_a_client_address_is_locked_after_many_failures_on_any_accounts(
     assert refused == 1, "the address was never locked"
     locked = client.sign_in("alex@fernhill.example", console.agent_password)
     assert locked.status_code == 429 and "Too many failed sign-ins" in locked.text
+
+
+def test_a_ticket_number_past_the_database_range_is_not_found(console: ConsoleStore) -> None:
+    agent = console.agent()
+    r = agent.post("/console/tickets/2147483648/priority", priority="urgent")
+    assert r.status_code == 404, r.text

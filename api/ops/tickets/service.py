@@ -15,6 +15,7 @@ from api.db import utcnow
 from api.errors import ApiError
 from api.ops.audit import service as audit
 from api.ops.auth.models import Agent
+from api.ops.common.types import MAX_ROW_ID
 from api.ops.conversations import service as conversations
 from api.ops.tickets.models import Ticket
 
@@ -170,7 +171,8 @@ def _rank(priority: str) -> int:
 
 
 def get_or_raise(*, db_session: Session, ticket_id: int) -> Ticket:
-    ticket = db_session.get(Ticket, ticket_id)
+    # An id past the column's range names no ticket (PostgreSQL would refuse the query).
+    ticket = db_session.get(Ticket, ticket_id) if 0 < ticket_id <= MAX_ROW_ID else None
     if ticket is None:
         raise ApiError(404, "ticket_not_found", "Ticket not found")
     return ticket
