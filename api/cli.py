@@ -125,6 +125,26 @@ def cmd_agent_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_agent_unlock(args: argparse.Namespace) -> int:
+    """Lift a sign-in lock-out before it ends by itself."""
+    from sqlalchemy.orm import Session
+
+    from api.console import accounts
+    from api.db import get_engine
+
+    with Session(get_engine()) as db:
+        try:
+            forgotten = accounts.clear_failures(
+                db_session=db, email=args.email, address=args.address
+            )
+        except ValueError as exc:
+            print(f"not unlocked: {exc}", file=sys.stderr)
+            return 2
+        db.commit()
+    print(f"unlocked: {forgotten} failed sign-in{'s' if forgotten != 1 else ''} forgotten")
+    return 0
+
+
 def ensure_rasa_env() -> None:
     """Create or update .venv-rasa from the pinned list (a no-op when it is current)."""
     subprocess.run(["bash", str(REPO_ROOT / "scripts" / "setup-rasa-venv.sh")], check=True)
@@ -402,6 +422,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--role", choices=("agent", "admin"), default="agent")
     p.add_argument("--password", help="default: a generated one, printed once")
     p.set_defaults(func=cmd_agent_create)
+    p = agent_sub.add_parser("unlock", help="lift a sign-in lock-out on an account or address")
+    p.add_argument("--email", help="the account's email")
+    p.add_argument("--address", help="the client address (as the audit log shows it)")
+    p.set_defaults(func=cmd_agent_unlock)
     p = sub.add_parser("train", help="train the Rasa model into models/")
     p.add_argument("--force", action="store_true", help="train even when nothing changed")
     p.set_defaults(func=cmd_train)

@@ -110,13 +110,17 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 
 def _allowed_methods(request: Request) -> set[str]:
-    """Every method some route of this path answers, as the OpenAPI document lists them
-    (Starlette names only the first route's, and GET and POST on one path are two routes)."""
-    allowed: set[str] = set()
+    """Every method the most specific documented path answers, as the OpenAPI document
+    lists them (Starlette names only the first route's, and GET and POST on one path are
+    two routes)."""
+    # As OpenAPI matches paths, a concrete path wins over a templated one: POST
+    # /orders/lookup is its own resource, not GET /orders/{order_number}.
+    matches: dict[int, set[str]] = {}
     for template, operations in request.app.openapi().get("paths", {}).items():
         if _template_regex(template).fullmatch(request.url.path):
-            allowed |= {method.upper() for method in operations}
-    return allowed
+            methods = matches.setdefault(template.count("{"), set())
+            methods |= {method.upper() for method in operations}
+    return matches[min(matches)] if matches else set()
 
 
 @lru_cache(maxsize=256)

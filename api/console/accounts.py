@@ -129,6 +129,24 @@ def _lock_remaining(
     return max(1, int((ends - utcnow()).total_seconds()))
 
 
+def clear_failures(*, db_session: Session, email: str | None = None, address: str | None = None) -> int:
+    """Lift a lock-out now (an admin's `opsdesk agent unlock`): forget the failed sign-ins
+    counted against an account, an address, or both. Returns how many were forgotten; the
+    audit log keeps them. The caller commits."""
+    if not email and not address:
+        raise ValueError("name an email or an address to unlock")
+    forgotten = 0
+    if email:
+        forgotten += db_session.execute(
+            delete(LoginFailure).where(LoginFailure.email == email.strip().lower()[:254])
+        ).rowcount
+    if address:
+        forgotten += db_session.execute(
+            delete(LoginFailure).where(LoginFailure.client_address == address[:64])
+        ).rowcount
+    return forgotten
+
+
 def sign_in(
     *, db_session: Session, settings: Settings, email: str, password: str, client_address: str
 ) -> SignInResult:

@@ -357,6 +357,16 @@ def test_a_method_not_allowed_names_the_allowed_ones(live: Store) -> None:
     assert "GET" in r.headers["allow"]
 
 
+def test_a_concrete_path_names_only_its_own_methods(live: Store) -> None:
+    # /orders/lookup also fits the template /orders/{order_number}, which answers GET;
+    # the concrete path is its own resource and answers POST only.
+    with live.client("admin") as c:
+        r = c.request("OPTIONS", "/api/v1/orders/lookup")
+        eligibility = c.request("OPTIONS", "/api/v1/returns/eligibility")
+    assert r.status_code == 405 and r.headers["allow"] == "POST"
+    assert eligibility.status_code == 405 and eligibility.headers["allow"] == "POST"
+
+
 PUBLIC = ["/healthz", "/api/v1/ping", "/docs", "/openapi.json"]
 
 
