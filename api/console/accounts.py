@@ -129,7 +129,9 @@ def _lock_remaining(
     return max(1, int((ends - utcnow()).total_seconds()))
 
 
-def clear_failures(*, db_session: Session, email: str | None = None, address: str | None = None) -> int:
+def clear_failures(
+    *, db_session: Session, email: str | None = None, address: str | None = None
+) -> int:
     """Lift a lock-out now (an admin's `opsdesk agent unlock`): forget the failed sign-ins
     counted against an account, an address, or both. Returns how many were forgotten; the
     audit log keeps them. The caller commits."""
@@ -137,13 +139,15 @@ def clear_failures(*, db_session: Session, email: str | None = None, address: st
         raise ValueError("name an email or an address to unlock")
     forgotten = 0
     if email:
-        forgotten += db_session.execute(
+        result = db_session.execute(
             delete(LoginFailure).where(LoginFailure.email == email.strip().lower()[:254])
-        ).rowcount
+        )
+        forgotten += result.rowcount  # type: ignore[attr-defined]
     if address:
-        forgotten += db_session.execute(
+        result = db_session.execute(
             delete(LoginFailure).where(LoginFailure.client_address == address[:64])
-        ).rowcount
+        )
+        forgotten += result.rowcount  # type: ignore[attr-defined]
     return forgotten
 
 

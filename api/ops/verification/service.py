@@ -165,9 +165,7 @@ def admit(
     if admitted == set(keys):
         return None
     started = db_session.scalar(
-        select(func.max(table.c.window_started_at)).where(
-            table.c.key.in_(set(keys) - admitted)
-        )
+        select(func.max(table.c.window_started_at)).where(table.c.key.in_(set(keys) - admitted))
     )
     remaining = (started + window - now).total_seconds() if started else window.total_seconds()
     return max(1, int(remaining + 0.999))
