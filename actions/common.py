@@ -111,6 +111,20 @@ def latest_text(tracker: Tracker) -> str:
     return tracker.latest_message.get("text") or ""
 
 
+def question_text(tracker: Tracker) -> str:
+    """What the customer last asked in words. A button's payload ("/product_faq" after
+    "Did you mean") stands for the message it answered, so that message is the question."""
+    text = latest_text(tracker)
+    if not text.startswith("/"):
+        return text
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            earlier = event.get("text") or ""
+            if earlier and not earlier.startswith("/"):
+                return earlier
+    return ""
+
+
 # --------------------------------------------------------------- formatting
 def money(amount: Any, currency: str = "USD") -> str:
     try:

@@ -4,6 +4,7 @@ and the fallback when the bot doesn't understand."""
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from typing import Any
 
@@ -188,9 +189,51 @@ def _previous_turn_was_fallback(tracker: Tracker) -> bool:
     return False
 
 
+# What the customer may have meant, in their words: the intents a "Did you mean" offers.
+# Small talk (greet, thank, affirm...) is never offered: guessing it helps nobody.
+SUGGESTIONS = {
+    "order_status": "Track an order",
+    "cancel_order": "Cancel an order",
+    "initiate_return": "Return or exchange something",
+    "return_status": "Check a return or refund",
+    "product_faq": "A product or policy question",
+    "stock_availability": "Check stock or sizes",
+    "human_handoff": "Talk to a person",
+    "complaint": "Report a problem",
+}
+# A meaning below this share of the model's belief is not worth a button.
+MIN_SUGGESTION_CONFIDENCE = 0.08
+MAX_SUGGESTIONS = 2
+
+
+def did_you_mean(parse_data: dict[str, Any]) -> list[dict[str, str]]:
+    """Buttons for the likeliest meanings of an unclear message, best first, each carrying
+    the entities already understood (an order number isn't asked for twice), then a person."""
+    entities: dict[str, Any] = {}
+    for entity in parse_data.get("entities") or []:
+        name, value = entity.get("entity"), entity.get("value")
+        if name and isinstance(value, str | int | float) and name not in entities:
+            entities[name] = value
+    suffix = json.dumps(entities, separators=(",", ":")) if entities else ""
+    buttons: list[dict[str, str]] = []
+    for ranked in parse_data.get("intent_ranking") or []:
+        name = ranked.get("name")
+        if (
+            name in SUGGESTIONS
+            and name != "human_handoff"
+            and (ranked.get("confidence") or 0) >= MIN_SUGGESTION_CONFIDENCE
+        ):
+            buttons.append({"title": SUGGESTIONS[name], "payload": f"/{name}{suffix}"})
+        if len(buttons) == MAX_SUGGESTIONS:
+            break
+    buttons.append({"title": SUGGESTIONS["human_handoff"], "payload": "/human_handoff"})
+    return buttons
+
+
 class ActionFallback(Action):
-    """Low NLU confidence or no confident next step: ask to rephrase once; the second time
-    in a row, hand over to a person."""
+    """Low NLU confidence or no confident next step. The first time, ask instead of
+    guessing: offer the likeliest meanings as buttons (and a person). The second time in a
+    row, hand over to a person."""
 
     def name(self) -> str:
         return "action_fallback"
@@ -198,6 +241,14 @@ class ActionFallback(Action):
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         if _previous_turn_was_fallback(tracker):
             return await open_ticket(dispatcher, tracker, "bot_misunderstanding")
+        buttons = did_you_mean(tracker.latest_message or {})
+        if len(buttons) > 1:
+            dispatcher.utter_message(
+                text="Sorry, I'm not sure I understood. Did you mean one of these? "
+                "Or say it another way.",
+                buttons=buttons,
+            )
+            return []
         dispatcher.utter_message(
             text="Sorry, I didn't quite get that. Could you say it another way? I can track "
             "orders, start or check returns, cancel an order, check stock and answer product "

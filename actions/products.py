@@ -15,9 +15,9 @@ from actions.common import (
     first_upper,
     join_words,
     latest_entity,
-    latest_text,
     nice_date,
     offer_person,
+    question_text,
 )
 
 logger = logging.getLogger(__name__)
@@ -90,12 +90,20 @@ class ActionAnswerProductQuestion(OpsAction):
     async def act(self, dispatcher, tracker, domain) -> list[EventType]:
         product = await resolve_product(self.client, tracker)
         found = await self.client.kb_search(
-            latest_text(tracker), sku=(product or {}).get("style"), limit=3
+            question_text(tracker), sku=(product or {}).get("style"), limit=3
         )
         items = found.get("items") or []
         events: list[EventType] = [SlotSet("product", product["name"])] if product else []
         if items and found.get("confident"):
-            dispatcher.utter_message(text=items[0].get("answer") or items[0].get("title"))
+            answer = items[0].get("answer") or items[0].get("title")
+            if "returns" in (items[0].get("tags") or []):
+                # A policy question about returns is answered, then the return is offered.
+                dispatcher.utter_message(
+                    text=f"{answer} Would you like to start a return now?",
+                    buttons=[{"title": "Start a return", "payload": "/initiate_return"}],
+                )
+            else:
+                dispatcher.utter_message(text=answer)
             return events + clear_offer(tracker)
         if items:
             text = (

@@ -28,6 +28,8 @@ def make_tracker(
     candidates: dict[str, Any] | None = None,
     activating: bool = False,
     sender_id: str | None = None,
+    ranking: dict[str, float] | None = None,
+    earlier_text: str | None = None,
 ) -> Tracker:
     """A tracker as Rasa sends it to the action server.
 
@@ -42,8 +44,20 @@ def make_tracker(
         {"entity": name, "value": value, "start": 0, "end": 0, "extractor": "test"}
         for name, value in (entities or {}).items()
     ]
-    latest = {"text": text, "intent": {"name": intent, "confidence": 0.95}, "entities": entity_list}
+    latest: dict[str, Any] = {
+        "text": text,
+        "intent": {"name": intent, "confidence": 0.95},
+        "entities": entity_list,
+    }
+    if ranking:
+        latest["intent_ranking"] = [
+            {"name": name, "confidence": confidence} for name, confidence in ranking.items()
+        ]
     events: list[dict[str, Any]] = list(base.get("events", []))
+    if earlier_text:
+        # The customer's previous message in words (a button answered it).
+        events.append({"event": "user", "text": earlier_text, "timestamp": time.time()})
+        events.append({"event": "action", "name": "action_fallback"})
     if form and not activating:
         events.append({"event": "active_loop", "name": form})
     events.append({"event": "user", "text": text, "timestamp": time.time(), "parse_data": latest})

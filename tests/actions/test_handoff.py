@@ -79,6 +79,30 @@ async def test_first_misunderstanding_asks_to_rephrase(staff):
     assert events == [] and tickets_for(staff, tracker.sender_id) == []
 
 
+async def test_an_unclear_message_offers_its_likeliest_meanings_with_what_was_understood(staff):
+    tracker = make_tracker(
+        text="10482 hmm the thing never came back??",
+        intent="nlu_fallback",
+        entities={"order_number": "10482"},
+        ranking={
+            "nlu_fallback": 0.5,
+            "return_status": 0.41,
+            "greet": 0.3,
+            "order_status": 0.22,
+            "initiate_return": 0.05,
+        },
+    )
+    dispatcher, events = await run_action(ActionFallback(), tracker)
+    [message] = dispatcher.messages
+    assert "Did you mean" in message["text"]
+    assert [(b["title"], b["payload"]) for b in message["buttons"]] == [
+        ("Check a return or refund", '/return_status{"order_number":"10482"}'),
+        ("Track an order", '/order_status{"order_number":"10482"}'),
+        ("Talk to a person", "/human_handoff"),
+    ]
+    assert events == [] and tickets_for(staff, tracker.sender_id) == []
+
+
 async def test_second_misunderstanding_in_a_row_hands_over_to_a_person(staff):
     tracker = make_tracker("after_one_fallback", text="zzz qq", intent="nlu_fallback")
     dispatcher, _ = await run_action(ActionFallback(), tracker)

@@ -306,6 +306,8 @@ def test_a_resolved_ticket_is_not_reopened_beside_the_open_one(live: Store) -> N
             422,
             "invalid_since",
         ),
+        # Given but empty (the last of repeated values wins) is not "the default".
+        ("admin", "GET", "/api/v1/metrics/kpis", [("since", "0.0"), ("since", "")], 422, None),
         (
             "admin",
             "GET",
@@ -322,7 +324,7 @@ def test_input_that_used_to_crash_is_a_clear_client_error(
     role: str,
     method: str,
     path: str,
-    params: dict[str, str],
+    params: dict[str, str] | list[tuple[str, str]],
     status: int,
     code: str | None,
 ) -> None:

@@ -22,6 +22,7 @@ def get_kpis(
     since: Annotated[
         str | None,
         Query(
+            min_length=1,
             max_length=40,
             description="ISO 8601 time, e.g. 2026-11-01T00:00:00Z; default 30 days ago",
             json_schema_extra={"format": "date-time"},
