@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # How well the assistant understands customers, on two sets:
-#   1. the outside-voice set (tests/nlu/outside_voice.yml: messages written apart from the
-#      training data, never trained on), scored on a model trained on all of data/nlu;
+#   1. the outside-voice sets (tests/nlu/outside_voice*.yml: messages written apart from
+#      the training data, never trained on), scored on a model trained on all of data/nlu;
 #   2. 5-fold cross-validation of data/nlu (held-out folds of the training data).
 # Writes reports/nlu-outside/ and reports/nlu/ (Rasa's JSON reports and confusion matrices)
 # and reports/nlu-report.md (F1 per intent and entity, out-of-scope recall, timings).
@@ -19,7 +19,8 @@ start=$(date +%s)
 .venv-rasa/bin/rasa train nlu --nlu data/nlu --config bot/config.yml --domain bot/domain \
   --out "$work" --fixed-model-name nlu-only --quiet
 train_seconds=$(( $(date +%s) - start ))
-.venv-rasa/bin/rasa test nlu --model "$work/nlu-only.tar.gz" --nlu tests/nlu/outside_voice.yml \
+mkdir "$work/outside" && cp tests/nlu/outside_voice*.yml "$work/outside/"
+.venv-rasa/bin/rasa test nlu --model "$work/nlu-only.tar.gz" --nlu "$work/outside" \
   --domain bot/domain --out "$outside" --quiet
 echo "NLU training took $train_seconds s"
 
@@ -33,6 +34,7 @@ if [ "${1:-}" != "--outside-only" ]; then
   cv_seconds=$(( $(date +%s) - start ))
   echo "cross-validation took $cv_seconds s"
 fi
-.venv/bin/python scripts/nlu_report_summary.py --outside "$outside" --cv reports/nlu \
-  --train-seconds "$train_seconds" ${cv_seconds:+--cv-seconds "$cv_seconds"} > reports/nlu-report.md
+.venv/bin/python scripts/nlu_report_summary.py --outside "$outside" \
+  --train-seconds "$train_seconds" ${cv_seconds:+--cv reports/nlu --cv-seconds "$cv_seconds"} \
+  > reports/nlu-report.md
 cat reports/nlu-report.md

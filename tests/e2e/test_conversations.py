@@ -182,6 +182,30 @@ def test_product_question_and_stock(stack: Stack, chat: Conversation) -> None:
     ), chat.transcript
 
 
+def test_a_greeting_around_a_request_is_the_request(stack: Stack, chat: Conversation) -> None:
+    reply = chat.say("hey there! my package never showed up, can you look into it?")
+    assert "order number" in reply.lower(), chat.transcript
+    reply = chat.say("it's #10001")
+    if "tracking" not in reply.lower():
+        reply = chat.say("jane.doe@example.com")
+    assert "UPS" in reply, chat.transcript
+
+
+def test_a_question_about_the_return_rules_is_answered_then_a_return_offered(
+    stack: Stack, chat: Conversation
+) -> None:
+    before = counts(stack)
+    reply = chat.say("how long have I got to send things back?")
+    assert "days" in reply.lower() and "order number" not in reply.lower(), chat.transcript
+    assert {"title": "Start a return", "payload": "/initiate_return"} in chat.last_buttons
+    # Misspelt, the same question still finds the policy.
+    misspelt = chat.say("whats ur retrun policy")
+    assert "days" in misspelt.lower(), chat.transcript
+    assert counts(stack) == before
+    started = chat.say("/initiate_return")
+    assert "order number" in started.lower(), chat.transcript
+
+
 def test_sql_and_oversize_messages_are_handled(stack: Stack, chat: Conversation) -> None:
     before = counts(stack)
     chat.say("'; DROP TABLE orders; --")
