@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.deps import DbSession, StaffOrService, decode_cursor, encode_cursor
 from api.errors import ApiError
@@ -35,13 +35,50 @@ class ProductView(BaseModel):
     variants: list[VariantView]
 
 
+class VariantMatch(BaseModel):
+    colour: str | None = Field(
+        description="the colour the query names, as the catalog spells it (navvy: navy)"
+    )
+    size: str | None = Field(
+        description="the size the query names, as the catalog spells it (medum: M, 32)"
+    )
+    variants: list[VariantView] = Field(
+        description="this product's variants in that colour and size (none: it doesn't "
+        "come so; one: the variant asked for)"
+    )
+
+
+class ProductHit(ProductView):
+    match: VariantMatch | None = Field(
+        default=None, description="with `q` naming a colour or size: the variant asked for"
+    )
+
+
 class ProductList(BaseModel):
-    items: list[ProductView]
+    items: list[ProductHit]
     next_cursor: str | None
 
 
 def product_view(p: Product) -> ProductView:
-    return ProductView(
+    return ProductView(**_product_fields(p))
+
+
+def product_hit(found: service.Found) -> ProductHit:
+    m = found.match
+    return ProductHit(
+        **_product_fields(found.product),
+        match=VariantMatch(
+            colour=m.colour,
+            size=m.size,
+            variants=[VariantView(sku=v.sku, size=v.size, colour=v.colour) for v in m.variants],
+        )
+        if m
+        else None,
+    )
+
+
+def _product_fields(p: Product) -> dict[str, Any]:
+    return dict(
         style=p.style,
         name=p.name,
         category=p.category,
@@ -59,20 +96,28 @@ def product_view(p: Product) -> ProductView:
 def list_products(
     db: DbSession,
     _who: StaffOrService,
-    q: Annotated[str | None, Query(max_length=200, description="name, alias or style code")] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="name, alias or style code, and a colour or size; misspellings are "
+            "read as the nearest catalog word",
+        ),
+    ] = None,
     category: Annotated[str | None, Query(max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> ProductList:
-    """The catalog; with `q`, best matches first (no cursor)."""
-    products = service.search(
+    """The catalog; with `q`, best matches first (no cursor), each with the variant the query
+    names ("merino crewneck navy medum": the navy M of the Merino Crew Sweater)."""
+    found = service.find(
         db_session=db, q=q, category=category, after_id=decode_cursor(cursor), limit=limit + 1
     )
-    page = products[:limit]
-    more = len(products) > limit and not q
+    page = found[:limit]
+    more = len(found) > limit and not q
     return ProductList(
-        items=[product_view(p) for p in page],
-        next_cursor=encode_cursor(page[-1].id) if more else None,
+        items=[product_hit(f) for f in page],
+        next_cursor=encode_cursor(page[-1].product.id) if more else None,
     )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.ops.catalog.models import Product
+from api.ops.common import fuzzy
 from api.ops.kb.models import KbArticle
 
 K1, B = 1.2, 0.75
@@ -138,10 +139,17 @@ _SYNONYMS = {
 }
 
 
-def tokens(text: str) -> list[str]:
-    words = re.findall(r"[a-z0-9]+", text.lower())
+def words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
+def tokens(text: str, vocabulary: fuzzy.Vocabulary | None = None) -> list[str]:
+    """The text's search terms; with a vocabulary, misspelt words are read as its nearest
+    words first ("retrun" return, "paypall" paypal)."""
     out = []
-    for w in words:
+    for w in words(text):
+        if vocabulary is not None:
+            w = vocabulary.correct(w)
         if w in _STOP or len(w) < 2:
             continue
         w = _SYNONYMS.get(w, w)
@@ -182,8 +190,9 @@ _ATTRIBUTE_QUESTIONS = {
 
 
 class Index:
-    def __init__(self, docs: list[Doc]) -> None:
+    def __init__(self, docs: list[Doc], vocabulary: fuzzy.Vocabulary | None = None) -> None:
         self.docs = docs
+        self.vocabulary = vocabulary
         self.avg_len = sum(d.length for d in docs) / max(len(docs), 1)
         df: Counter[str] = Counter()
         for d in docs:
@@ -193,7 +202,7 @@ class Index:
         self.max_idf = math.log(1 + (n + 0.5) / 0.5) if n else 1.0
 
     def search(self, query: str, *, style: str | None, limit: int) -> list[Hit]:
-        q = tokens(query)
+        q = tokens(query, self.vocabulary)
         if not q:
             return []
         q_weight = sum(self.idf.get(t, self.max_idf) for t in set(q))
@@ -229,9 +238,13 @@ class Index:
         return hits[:limit]
 
 
+def _article_text(a: KbArticle) -> str:
+    return " ".join([a.title, *a.questions, *a.tags])
+
+
 def _article_doc(a: KbArticle) -> Doc:
     # Question variants and title say what the article answers: weigh them double.
-    head = " ".join([a.title, *a.questions, *a.tags])
+    head = _article_text(a)
     terms = Counter(tokens(head) * 2 + tokens(a.answer))
     return Doc(
         id=f"faq:{a.slug}",
@@ -245,9 +258,13 @@ def _article_doc(a: KbArticle) -> Doc:
     )
 
 
+def _product_names(p: Product) -> str:
+    return " ".join([p.name, *(p.aliases or [])])
+
+
 def _product_docs(p: Product) -> list[Doc]:
     docs = []
-    names = " ".join([p.name, *(p.aliases or [])])
+    names = _product_names(p)
     for attr, template in _ATTRIBUTE_QUESTIONS.items():
         value = (p.attributes or {}).get(attr)
         if not value:
@@ -287,10 +304,21 @@ def get_index(*, db_session: Session) -> Index:
     version = _current_version(db_session)
     with _lock:
         if _index is None or version != _version:
-            docs = [_article_doc(a) for a in db_session.scalars(select(KbArticle))]
+            docs: list[Doc] = []
+            seen: list[str] = []  # every word the index was built from, for spelling
+            for a in db_session.scalars(select(KbArticle)):
+                docs.append(_article_doc(a))
+                seen += words(f"{_article_text(a)} {a.answer}")
             for p in db_session.scalars(select(Product)):
                 docs.extend(_product_docs(p))
-            _index, _version = Index(docs), version
+                attributes = " ".join(str(v) for v in (p.attributes or {}).values())
+                colours = " ".join(sorted({v.colour for v in p.variants}))
+                seen += words(f"{_product_names(p)} {attributes} {colours}")
+            seen += [w for template in _ATTRIBUTE_QUESTIONS.values() for w in words(template)]
+            # Stop words and synonyms are words too: "plese" is read as "please" and dropped,
+            # "delivry" as "delivery".
+            seen += [*_STOP, *_SYNONYMS]
+            _index, _version = Index(docs, fuzzy.Vocabulary(seen)), version
         return _index
 
 
