@@ -15,6 +15,7 @@ from actions.common import (
     first_upper,
     join_words,
     latest_entity,
+    latest_text,
     nice_date,
     offer_person,
     question_text,
@@ -127,6 +128,21 @@ class ActionCheckStock(OpsAction):
 
     async def act(self, dispatcher, tracker, domain) -> list[EventType]:
         product = await resolve_product(self.client, tracker)
+        # The catalog also reads the message itself: a product the NLU didn't pick out
+        # ("merino crewnek") and the colour and size as the catalog spells them ("medum").
+        text = latest_text(tracker).strip()
+        found = (
+            await self.client.search_products(text[:200], limit=1)
+            if text and not text.startswith("/")
+            else []
+        )
+        match: dict[str, Any] = {}
+        if found and (product is None or found[0].get("style") == product.get("style")):
+            named_now = product is None
+            product = product or found[0]
+            match = found[0].get("match") or {}
+        else:
+            named_now = False
         if not product:
             named = latest_entity(tracker, "product")
             text = (
@@ -137,12 +153,16 @@ class ActionCheckStock(OpsAction):
             dispatcher.utter_message(text=text)
             return clear_offer(tracker)
         # Size and colour: said now, else (same product as before) said earlier.
-        follow_up = latest_entity(tracker, "product") is None
+        follow_up = latest_entity(tracker, "product") is None and not named_now
         size = canonical_size(
-            latest_entity(tracker, "size") or (tracker.get_slot("size") if follow_up else None)
+            latest_entity(tracker, "size")
+            or match.get("size")
+            or (tracker.get_slot("size") if follow_up else None)
         )
-        colour = latest_entity(tracker, "colour") or (
-            tracker.get_slot("colour") if follow_up else None
+        colour = (
+            latest_entity(tracker, "colour")
+            or match.get("colour")
+            or (tracker.get_slot("colour") if follow_up else None)
         )
         try:
             stock = await self.client.get_inventory(product["style"])
@@ -152,7 +172,7 @@ class ActionCheckStock(OpsAction):
         answer = self._answer(product["name"], variants, size, colour)
         dispatcher.utter_message(text=answer)
         events: list[EventType] = [SlotSet("product", product["name"])]
-        if not latest_entity(tracker, "product"):
+        if follow_up or named_now:
             events += [SlotSet("size", size), SlotSet("colour", colour)]
         return events + clear_offer(tracker)
 

@@ -78,3 +78,33 @@ async def test_stock_question_without_a_product_asks_which_one():
     tracker = make_tracker(text="is it in stock?", intent="stock_availability")
     dispatcher, events = await run_action(ActionCheckStock(), tracker)
     assert "Which item" in texts(dispatcher)
+
+
+async def test_a_misspelt_product_colour_and_size_are_read_from_the_message():
+    # The NLU picked out nothing; the catalog reads the message as the customer wrote it.
+    tracker = make_tracker(
+        text="do u have the merino crewnek in navvy medum", intent="stock_availability"
+    )
+    dispatcher, events = await run_action(ActionCheckStock(), tracker)
+    assert "Merino Crew Sweater in navy, M" in texts(dispatcher)
+    slots = slot_events(events)
+    assert slots["product"] == "Merino Crew Sweater"
+    assert slots["size"] == "M" and slots["colour"] == "navy"
+
+
+async def test_a_question_about_the_return_rules_is_answered_and_a_return_offered():
+    tracker = make_tracker(text="how long have i got to send things back?", intent="product_faq")
+    dispatcher, _ = await run_action(ActionAnswerProductQuestion(), tracker)
+    [message] = dispatcher.messages
+    assert "days" in message["text"] and "start a return" in message["text"].lower()
+    assert message["buttons"] == [{"title": "Start a return", "payload": "/initiate_return"}]
+
+
+async def test_a_did_you_mean_button_answers_the_question_it_stood_for():
+    tracker = make_tracker(
+        text="/product_faq",
+        intent="product_faq",
+        earlier_text="wat is the linen shirt made of",
+    )
+    dispatcher, _ = await run_action(ActionAnswerProductQuestion(), tracker)
+    assert "European flax linen" in texts(dispatcher)

@@ -148,6 +148,17 @@ def test_kb_is_confident_on_misspelt_policy_questions(
     assert r["items"][0]["id"] in articles, r["items"][0]
 
 
+def test_kb_hits_carry_their_topics(live: Store) -> None:
+    with live.client("service") as c:
+        policy = c.get("/api/v1/kb/search", params={"q": "what is the return window"}).json()
+        fact = c.get(
+            "/api/v1/kb/search", params={"q": "what is the merino crewneck made of"}
+        ).json()
+    assert policy["items"][0]["id"] == "faq:return-window"
+    assert "returns" in policy["items"][0]["tags"]
+    assert fact["items"][0]["source"] == "catalog" and fact["items"][0]["tags"] == []
+
+
 @pytest.mark.parametrize(
     "question",
     [

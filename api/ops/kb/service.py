@@ -97,7 +97,21 @@ _STOP = frozenset(
         "thank",
         "pls",
         "plz",
+        # Filler customers wrap a question in: "how long have I got to send things back"
+        "got",
+        "get",
+        "stuff",
+        "thing",
+        "things",
+        "ive",
+        "gonna",
+        "wanna",
     ]
+)
+# "send it back", "sending the jeans back", "take them back": the customer means return.
+_RETURN_PHRASE = re.compile(
+    r"\b(?:send|sending|sent|take|taking|bring|bringing|mail|mailing|post|posting)"
+    r"((?:\s+[a-z']+){0,2}?)\s+back\b"
 )
 _SYNONYMS = {
     "wash": "care",
@@ -140,7 +154,7 @@ _SYNONYMS = {
 
 
 def words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+", text.lower())
+    return re.findall(r"[a-z0-9]+", _RETURN_PHRASE.sub(r" return\1 ", text.lower()))
 
 
 def tokens(text: str, vocabulary: fuzzy.Vocabulary | None = None) -> list[str]:
@@ -169,6 +183,7 @@ class Doc:
     category: str | None
     terms: Counter[str]
     length: int
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -179,6 +194,7 @@ class Hit:
     score: float
     bm25: float
     source: str
+    tags: tuple[str, ...] = ()
 
 
 _ATTRIBUTE_QUESTIONS = {
@@ -232,6 +248,7 @@ class Index:
                     bm25=score,
                     score=round(min(matched / q_weight, 1.0), 3),
                     source=d.source,
+                    tags=d.tags,
                 )
             )
         hits.sort(key=lambda h: (-h.bm25, h.id))
@@ -255,6 +272,7 @@ def _article_doc(a: KbArticle) -> Doc:
         category=a.category,
         terms=terms,
         length=sum(terms.values()),
+        tags=tuple(a.tags or ()),
     )
 
 

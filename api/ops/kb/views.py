@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.deps import DbSession, StaffOrService
 from api.ops.kb import service
@@ -19,6 +19,10 @@ class KbHit(BaseModel):
     answer: str
     score: float
     source: str
+    tags: list[str] = Field(
+        default_factory=list,
+        description="the article's topics, e.g. returns, shipping (empty for catalog facts)",
+    )
 
 
 class KbResults(BaseModel):
@@ -42,7 +46,14 @@ def search_kb(
     hits = service.search(db_session=db, q=q, style=style, limit=limit)
     return KbResults(
         items=[
-            KbHit(id=h.id, title=h.title, answer=h.answer, score=h.score, source=h.source)
+            KbHit(
+                id=h.id,
+                title=h.title,
+                answer=h.answer,
+                score=h.score,
+                source=h.source,
+                tags=list(h.tags),
+            )
             for h in hits
         ],
         confident=service.is_confident(hits),
