@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.ops.catalog.models import Product, Variant
+from opsdesk_ids import canonical_sku
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ def get_by_style(*, db_session: Session, style: str) -> Product | None:
 
 def get_by_sku(*, db_session: Session, sku: str) -> Product | None:
     """One product by style code or variant SKU."""
-    code = sku.strip().upper()
+    code = canonical_sku(sku)
     product = get_by_style(db_session=db_session, style=code)
     if product is None:
         product = db_session.scalar(select(Product).join(Variant).where(Variant.sku == code))
@@ -84,7 +85,7 @@ def get_by_sku(*, db_session: Session, sku: str) -> Product | None:
 
 def get_variant(*, db_session: Session, sku: str) -> Variant | None:
     """One variant by SKU."""
-    return db_session.scalar(select(Variant).where(Variant.sku == sku.strip().upper()))
+    return db_session.scalar(select(Variant).where(Variant.sku == canonical_sku(sku)))
 
 
 def search(
