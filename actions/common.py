@@ -1,5 +1,8 @@
 """What every action shares: parsing customer input, formatting, offering a person, and
-the guard that turns API trouble into a plain answer instead of silence."""
+the guard that turns API trouble into a plain answer instead of silence.
+
+Order numbers, RMA numbers and SKUs are read with opsdesk_ids, the module the API uses too,
+so the assistant and the API agree on what names an order or a return."""
 
 from __future__ import annotations
 
@@ -34,22 +37,6 @@ _POSTAL_RES = [
     re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b", re.I),  # UK
     re.compile(r"\b[A-Z]\d[A-Z]\s?\d[A-Z]\d\b", re.I),  # Canada
 ]
-# "#10482", "A-10482", "order no. 10 482", "10482"; not part of an email or a longer token.
-_ORDER_RE = re.compile(r"(?<![\w@.-])(?:#|[A-Za-z]-)?(\d{1,3}(?: \d{3})+|\d{4,10})(?![\w@])")
-_RMA_RE = re.compile(r"\bRMA[\s#:-]*(\d{1,6})\b", re.I)
-
-
-def normalise_order_number(value: Any) -> str | None:
-    """Digits only, as the API keys orders: "#10482", "A-10482", "10 482" -> "10482"."""
-    if value is None:
-        return None
-    digits = re.sub(r"\D", "", str(value))
-    return digits if 3 <= len(digits) <= 12 else None
-
-
-def find_order_number(text: str) -> str | None:
-    match = _ORDER_RE.search(text or "")
-    return normalise_order_number(match.group(1)) if match else None
 
 
 def find_email(text: str) -> str | None:
@@ -80,23 +67,6 @@ def contact_proof(contact: str) -> dict[str, str]:
 
 def contact_kind(contact: str | None) -> str:
     return "email address" if contact and "@" in contact else "postal code"
-
-
-def normalise_rma(value: Any) -> str | None:
-    """ "rma 4512", "RMA-004512", "4512" -> "RMA-004512"."""
-    if value is None:
-        return None
-    text = str(value)
-    match = _RMA_RE.search(text)
-    digits = match.group(1) if match else re.sub(r"\D", "", text)
-    if not digits or len(digits) > 6:
-        return None
-    return f"RMA-{int(digits):06d}"
-
-
-def find_rma(text: str) -> str | None:
-    match = _RMA_RE.search(text or "")
-    return normalise_rma(match.group(0)) if match else None
 
 
 def latest_entity(tracker: Tracker, entity: str) -> Any | None:

@@ -20,7 +20,6 @@ from actions.common import (
     OpsAction,
     clear_offer,
     contact_proof,
-    find_rma,
     first_upper,
     join_words,
     latest_entity,
@@ -29,7 +28,6 @@ from actions.common import (
     line_label,
     money,
     nice_date,
-    normalise_rma,
     offer_person,
     short_date,
     variant_label,
@@ -42,6 +40,7 @@ from actions.verification import (
     order_slots_known,
     set_this_turn,
 )
+from opsdesk_ids import canonical_rma_number, canonical_sku, find_rma_number
 
 logger = logging.getLogger(__name__)
 
@@ -235,7 +234,7 @@ class ValidateReturnForm(VerifiedFormValidation):
         elif sku:
             quantity = latest_entity(tracker, "quantity")
             chosen = [
-                _item(ln, int(quantity or 1)) for ln in lines if ln["sku"] == str(sku).upper()
+                _item(ln, int(quantity or 1)) for ln in lines if ln["sku"] == canonical_sku(sku)
             ]
         else:
             chosen = self._match_text(lines, text, latest_entity(tracker, "product"))
@@ -249,7 +248,7 @@ class ValidateReturnForm(VerifiedFormValidation):
         """Why the item named is not among the buttons: it may already be in a return."""
         spent = [ln for ln in order.get("lines", []) if (ln.get("returnable_quantity") or 0) <= 0]
         if sku:
-            named = [ln for ln in spent if ln["sku"] == str(sku).upper()]
+            named = [ln for ln in spent if ln["sku"] == canonical_sku(sku)]
         else:
             named = _named_lines(spent, text, latest_entity(tracker, "product"))
         if not named:
@@ -796,7 +795,7 @@ class ValidateReturnStatusForm(VerifiedFormValidation):
         if latest_entity(tracker, "order_number") is not None:
             return {}  # looked up through the order instead
         text = latest_text(tracker)
-        found = find_rma(text)
+        found = find_rma_number(text)
         if found:
             return {"rma_number": found}
         if latest_intent(tracker) == "deny" or re.search(
@@ -816,7 +815,7 @@ class ValidateReturnStatusForm(VerifiedFormValidation):
     ) -> dict[str, Any]:
         if value is None:
             return {"rma_number": None}
-        rma = normalise_rma(value)
+        rma = canonical_rma_number(value)
         if rma:
             try:
                 await self.client.get_return(rma)
@@ -889,7 +888,7 @@ class ActionReturnStatus(OpsAction):
     async def act(self, dispatcher, tracker, domain) -> list[EventType]:
         events: list[EventType] = [SlotSet("rma_unknown", None)] + clear_offer(tracker)
         verified = tracker.get_slot("verified_order")
-        rma_number = normalise_rma(tracker.get_slot("rma_number"))
+        rma_number = canonical_rma_number(tracker.get_slot("rma_number"))
         if rma_number:
             try:
                 rma = await self.client.get_return(

@@ -28,16 +28,19 @@ from actions.common import (
     contact_kind,
     contact_proof,
     find_email,
-    find_order_number,
     find_postal_code,
-    find_rma,
     latest_entity,
     latest_intent,
     latest_text,
-    normalise_order_number,
     offer_person,
     offer_was_made,
     parse_contact,
+)
+from opsdesk_ids import (
+    canonical_order_number,
+    canonical_rma_number,
+    find_order_number,
+    find_rma_number,
 )
 
 logger = logging.getLogger(__name__)
@@ -88,7 +91,7 @@ class VerifiedFormValidation(FormValidationAction, ABC):
         return latest_intent(tracker) in ANSWER_INTENTS | self.trigger_intents
 
     def is_verified(self, tracker: Tracker) -> bool:
-        number = normalise_order_number(tracker.get_slot("order_number"))
+        number = canonical_order_number(tracker.get_slot("order_number"))
         return bool(number) and number == tracker.get_slot("verified_order")
 
     def verification_blocked(self, tracker: Tracker) -> bool:
@@ -141,9 +144,8 @@ class VerifiedFormValidation(FormValidationAction, ABC):
     def undo_misread_order_number(tracker: Tracker) -> list[EventType]:
         """ "RMA-000005": the NLU may also take the return number's digits for an order
         number; put back the order number the conversation had."""
-        rma = find_rma(latest_text(tracker))
-        number = normalise_order_number(tracker.get_slot("order_number"))
-        if rma and number and int(number) == int(rma[4:]):
+        rma = find_rma_number(latest_text(tracker))
+        if rma and canonical_rma_number(tracker.get_slot("order_number")) == rma:
             return [SlotSet("order_number", _value_before_latest_message(tracker, "order_number"))]
         return []
 
@@ -161,15 +163,15 @@ class VerifiedFormValidation(FormValidationAction, ABC):
         )
         seen: list[dict[str, Any]] = []
         for entity in spans:
-            if normalise_order_number(entity.get("value")) not in [
-                normalise_order_number(e.get("value")) for e in seen
+            if canonical_order_number(entity.get("value")) not in [
+                canonical_order_number(e.get("value")) for e in seen
             ]:
                 seen.append(entity)
         if len(seen) < 2:
             return []
         first, second = seen[0], seen[1]
         events: list[EventType] = [
-            SlotSet("order_number", normalise_order_number(first.get("value")))
+            SlotSet("order_number", canonical_order_number(first.get("value")))
         ]
         text = latest_text(tracker)
         between = text[first.get("end") or 0 : second.get("start") or 0].lower()
@@ -243,7 +245,7 @@ class VerifiedFormValidation(FormValidationAction, ABC):
     ) -> dict[str, Any]:
         if value is None:
             return {"order_number": None}
-        number = normalise_order_number(value)
+        number = canonical_order_number(value)
         previous = _value_before_latest_message(tracker, "order_number")
         text = latest_text(tracker)
         postal = find_postal_code(text)
@@ -251,7 +253,7 @@ class VerifiedFormValidation(FormValidationAction, ABC):
             tracker.get_slot(REQUESTED_SLOT) == "order_contact"
             and previous
             and postal
-            and normalise_order_number(postal) == number
+            and canonical_order_number(postal) == number
         ):
             # Asked for the postal code, got "94110": the NLU took it for an order number.
             return {"order_number": previous}
@@ -272,9 +274,9 @@ class VerifiedFormValidation(FormValidationAction, ABC):
             # "#10001" looks like a ZIP code too: unless asked for one, a number that is
             # also the message's order number is the order number.
             numbers = {find_order_number(text)} | {
-                normalise_order_number(v) for v in tracker.get_latest_entity_values("order_number")
+                canonical_order_number(v) for v in tracker.get_latest_entity_values("order_number")
             }
-            if normalise_order_number(postal) in numbers:
+            if canonical_order_number(postal) in numbers:
                 postal = None
         found = latest_entity(tracker, "email") or find_email(text) or postal
         if found:
@@ -306,7 +308,7 @@ class VerifiedFormValidation(FormValidationAction, ABC):
     # ---------------------------------------------------------- the lookup
     async def verify(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         """Look the order up once both halves are known and not yet verified together."""
-        number = normalise_order_number(tracker.get_slot("order_number"))
+        number = canonical_order_number(tracker.get_slot("order_number"))
         contact = tracker.get_slot("order_contact")
         if not number or not contact or self.is_verified(tracker):
             return []
@@ -403,5 +405,5 @@ def _value_before_latest_message(tracker: Tracker, slot: str) -> Any | None:
 
 def order_slots_known(tracker: Tracker) -> str | None:
     """The verified order number when the form's order slots are settled, else None."""
-    number = normalise_order_number(tracker.get_slot("order_number"))
+    number = canonical_order_number(tracker.get_slot("order_number"))
     return number if number and number == tracker.get_slot("verified_order") else None

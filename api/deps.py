@@ -20,8 +20,8 @@ from api.ops.auth.service import (
     may_be_stored,
     stored_principal,
 )
-from api.ops.common.types import MAX_ROW_ID
 from api.settings import get_settings
+from opsdesk_ids import MAX_ROW_ID
 
 
 async def get_db() -> AsyncIterator[Session]:

@@ -31,6 +31,7 @@ from api.ops.returns.models import Rma
 from api.ops.tickets.models import Ticket
 from api.ops.tickets.service import Priority, TicketStatus
 from api.settings import get_settings
+from opsdesk_ids import find_skus, parse_order_number, parse_row_id
 
 QUEUE_LIMIT = 100
 TRANSCRIPT_LIMIT = 500
@@ -39,7 +40,6 @@ PRIORITY_RANK = case(
     {"urgent": 0, "high": 1, "normal": 2, "low": 3}, value=Ticket.priority, else_=4
 )
 OPEN_STATUSES = (TicketStatus.open, TicketStatus.assigned, TicketStatus.pending)
-SKU_PATTERN = re.compile(r"\b[A-Z]{2,4}-[A-Z0-9]{2,12}-[A-Z0-9]{1,4}\b")
 PLACEHOLDER = re.compile(r"\{(first_name|order_number|tracking_url|rma_number|agent_name)\}")
 
 
@@ -102,7 +102,8 @@ def queue(*, db_session: Session, filters: QueueFilters, agent_id: int) -> Queue
     elif filters.assignee == "none":
         where.append(Ticket.assignee_id.is_(None))
     elif filters.assignee.isdigit():
-        where.append(Ticket.assignee_id == int(filters.assignee))
+        # An agent id; one past the column's range (or a digit like "²") names no agent.
+        where.append(Ticket.assignee_id == (parse_row_id(filters.assignee) or 0))
     asleep = case((Ticket.snoozed_until > now, 1), else_=0)
     stmt = (
         select(
@@ -300,8 +301,9 @@ def conversation_page(*, db_session: Session, conversation: Conversation) -> Con
         else None
     )
     order_ids: list[int] = []
-    if ticket and ticket.order_number and ticket.order_number.isdigit():
-        first = db_session.scalar(select(Order.id).where(Order.number == int(ticket.order_number)))
+    number = parse_order_number(ticket.order_number) if ticket else None
+    if number is not None:
+        first = db_session.scalar(select(Order.id).where(Order.number == number))
         if first is not None:
             order_ids.append(first)
     if customer is not None:
@@ -358,7 +360,7 @@ def stock_of_items_discussed(
     """Stock of the SKUs named in the conversation and of the first order's lines."""
     skus: list[str] = []
     for message in messages:
-        for sku in SKU_PATTERN.findall(message.text.upper()):
+        for sku in find_skus(message.text):
             if sku not in skus:
                 skus.append(sku)
     if orders:

@@ -40,6 +40,7 @@ from api.ops.tickets import service as tickets
 from api.ops.tickets.models import Ticket
 from api.ops.tickets.service import Priority, TicketStatus
 from api.settings import get_settings
+from opsdesk_ids import parse_row_id
 
 HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
@@ -403,7 +404,8 @@ def assign(
         if not assignee_id.isdigit():
             tickets.unassign(db_session=db, ticket=ticket, actor=me.email)
             return f"Ticket #{ticket.id} is back in the team's queue."
-        agent = accounts.active_agent(db_session=db, agent_id=int(assignee_id))
+        agent_id = parse_row_id(assignee_id)  # None past the column's range, or for "²"
+        agent = accounts.active_agent(db_session=db, agent_id=agent_id) if agent_id else None
         if agent is None:
             raise ApiError(422, "unknown_agent", "No such agent", "That agent has no account.")
         tickets.update(db_session=db, ticket=ticket, actor=me.email, assignee_id=agent.id)

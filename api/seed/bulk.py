@@ -18,6 +18,7 @@ from api.ops.catalog.models import Product, Variant
 from api.ops.customers.models import Customer
 from api.ops.orders.models import Order, OrderLine, Payment, Shipment, TrackingEvent
 from api.ops.returns.models import Rma, RmaLine
+from opsdesk_ids import format_rma_number
 
 FIRST_BULK_NUMBER = 200_000
 CHUNK = 25_000
@@ -308,7 +309,7 @@ def generate(engine: Engine, count: int, *, seed: int = 7, progress: bool = True
                 rows["rmas"].append(
                     (
                         rid,
-                        f"RMA-{rid:06d}",
+                        format_rma_number(rid),
                         oid,
                         "closed",
                         "refund",

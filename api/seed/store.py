@@ -24,12 +24,9 @@ from api.ops.kb.models import KbArticle
 from api.ops.orders.models import Order, OrderLine, Payment, Shipment, TrackingEvent
 from api.ops.returns.enums import RMA_TRANSITIONS, RmaStatus
 from api.ops.returns.models import Rma, RmaLine
+from opsdesk_ids import format_rma_number, make_sku
 
 RNG_SEED = 20261127
-
-
-def sku_for(style: str, colour: str, size: str) -> str:
-    return f"{style}-{colour.upper().replace(' ', '')}-{size.upper()}"
 
 
 def load_yaml(path: Path) -> Any:
@@ -60,7 +57,7 @@ def seed_catalog(db: Session, store_dir: Path) -> dict[str, tuple[str, Decimal]]
         db.flush()
         for colour in item["colours"]:
             for size in item["sizes"]:
-                sku = sku_for(item["style"], colour, str(size))
+                sku = make_sku(item["style"], colour, str(size))
                 db.add(Variant(product_id=product.id, sku=sku, size=str(size), colour=colour))
                 prices[sku] = (item["name"], Decimal(item["price"]))
     db.flush()
@@ -586,7 +583,7 @@ def _make_rma(
     final = path[-1]
     refund = (line.unit_price * quantity - Decimal("6.95")).quantize(Decimal("0.01"))
     rma = Rma(
-        rma_number=f"RMA-{seq:06d}",
+        rma_number=format_rma_number(seq),
         order_id=order.id,
         status=final.value,
         resolution="store_credit"

@@ -144,6 +144,20 @@ async def test_other_order_without_a_number_asks_only_for_the_number():
     assert slot_events(events)["order_number"] is None
 
 
+@pytest.mark.parametrize("typed", ["#010001", "order no. １０００１"])
+async def test_leading_zeros_and_full_width_digits_name_the_same_order(typed):
+    tracker = make_tracker(
+        text=typed,
+        form="order_verification_form",
+        requested_slot="order_number",
+        slots={"order_contact": "jane.doe@example.com"},
+    )
+    _, events = await run_action(VERIFY, tracker)
+    slots = slot_events(events)
+    assert slots["order_number"] == "10001"
+    assert slots["verified_order"] == "10001"
+
+
 async def test_bare_text_that_is_not_an_order_number_is_asked_again():
     tracker = make_tracker(
         text="my jacket", form="order_verification_form", requested_slot="order_number"

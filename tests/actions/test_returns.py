@@ -306,6 +306,19 @@ async def test_rma_number_written_loosely_is_found():
     assert slot_events(events)["rma_number"] == "RMA-000005"
 
 
+async def test_an_rma_number_with_more_than_six_digits_is_read():
+    # The sequence is what counts: "RMA-0000005" is RMA-000005, as the API reads it.
+    tracker = make_tracker(
+        text="status of RMA-0000005",
+        intent="return_status",
+        form="return_status_form",
+        activating=True,
+        candidates={"rma_number": "RMA-0000005"},
+    )
+    _, events = await run_action(ValidateReturnStatusForm(), tracker)
+    assert slot_events(events)["rma_number"] == "RMA-000005"
+
+
 async def test_unknown_rma_number_is_asked_again():
     tracker = make_tracker(
         text="RMA-999999",

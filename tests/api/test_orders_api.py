@@ -15,7 +15,19 @@ def lookup(store: Store, conversation: str = "conv-ok", **body: object) -> objec
         return c.post("/api/v1/orders/lookup", json={"conversation_id": conversation, **body})
 
 
-@pytest.mark.parametrize("number", ["10001", "#10001", "A-10001", "order 10001", " 10 001 "])
+@pytest.mark.parametrize(
+    "number",
+    [
+        "10001",
+        "#10001",
+        "A-10001",
+        "order 10001",
+        " 10 001 ",
+        "no. 10001",
+        "010001",
+        "#１０００１",  # full-width digits
+    ],
+)
 def test_lookup_accepts_order_numbers_as_customers_write_them(live: Store, number: str) -> None:
     r = lookup(live, order_number=number, email="Jane.Doe@Example.com")
     assert r.status_code == 200, r.text
@@ -114,6 +126,23 @@ def test_failed_verifications_are_rate_limited_per_order_number_across_conversat
     # Another order is not affected.
     other = lookup(live, "conv-guess-new", order_number="10002", postal_code="10001")
     assert other.status_code == 200
+
+
+def test_failed_verifications_of_one_order_count_together_however_it_is_written(
+    live: Store,
+) -> None:
+    """Leading zeros and other writings of the number buy no more guesses."""
+    writings = ["10013", "010013", "#0010013", "10 013", "A-00010013"]
+    for i in range(10):
+        number = writings[i % len(writings)]
+        r = lookup(live, f"conv-zeros-{i}", order_number=number, email=f"z{i}@example.com")
+        assert r.status_code == 404
+    limited = lookup(live, "conv-zeros-new", order_number="10013", email="zoe.brown@example.com")
+    assert limited.status_code == 429 and limited.json()["code"] == "too_many_attempts"
+    failures = live.scalar(
+        "SELECT coalesce(sum(failures), 0) FROM verification_buckets WHERE key = 'order:10013'"
+    )
+    assert failures == 10
 
 
 def test_cancel_an_unshipped_order_releases_its_stock(live: Store) -> None:

@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import httpx
+import pytest
 
 from tests.conftest import Store
 
@@ -247,6 +248,32 @@ def test_seeded_rmas_cover_every_lifecycle_state(live: Store) -> None:
         "expired",
     } <= states
     assert one.status_code == 200 and one.json()["rma_number"] == "RMA-000002"
+
+
+@pytest.mark.parametrize(
+    ("typed", "status"),
+    [
+        ("RMA-000002", 200),
+        ("rma2", 200),
+        ("RMA%232", 200),  # "RMA#2"
+        ("RMA-0000002", 200),
+        ("rma ２", 200),  # a full-width digit
+        ("RMA-000002 for order 10021", 200),  # the number after "RMA", not every digit
+        ("RMA-000000", 404),
+        ("RMA-2147483648", 404),
+        ("RMA-9999999999999", 404),
+    ],
+)
+def test_a_return_is_found_however_its_number_is_written(
+    live: Store, typed: str, status: int
+) -> None:
+    with live.client("agent") as c:
+        r = c.get(f"/api/v1/returns/{typed}")
+    assert r.status_code == status, r.text
+    if status == 200:
+        assert r.json()["rma_number"] == "RMA-000002"
+    else:
+        assert r.json()["code"] == "rma_not_found"
 
 
 def test_the_assistant_sees_an_rma_in_full_only_with_the_customer_proof(live: Store) -> None:

@@ -498,3 +498,19 @@ def test_a_ticket_number_past_the_database_range_is_not_found(console: ConsoleSt
     agent = console.agent()
     r = agent.post("/console/tickets/2147483648/priority", priority="urgent")
     assert r.status_code == 404, r.text
+
+
+def test_an_agent_id_past_the_database_range_or_not_in_ascii_names_no_agent(
+    console: ConsoleStore,
+) -> None:
+    agent = console.agent()
+    for assignee in ("99999999999", "²"):
+        page = agent.http.get("/console", params={"assignee": assignee})
+        assert page.status_code == 200, page.text
+        assert "data-ticket=" not in page.text
+    _sender, conversation_id = console.customer_asks_for_a_person()
+    ticket_id = console.ticket_of(conversation_id)["id"]
+    for assignee in ("99999999999", "²"):
+        r = agent.post(f"/console/tickets/{ticket_id}/assign", assignee_id=assignee)
+        assert r.status_code == 303, r.text
+        assert console.ticket_of(conversation_id)["assignee_id"] is None

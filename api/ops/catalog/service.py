@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from api.ops.catalog.models import Product, Variant
 from api.ops.common import fuzzy
+from opsdesk_ids import canonical_sku
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ def get_by_style(*, db_session: Session, style: str) -> Product | None:
 
 def get_by_sku(*, db_session: Session, sku: str) -> Product | None:
     """One product by style code or variant SKU."""
-    code = sku.strip().upper()
+    code = canonical_sku(sku)
     product = get_by_style(db_session=db_session, style=code)
     if product is None:
         product = db_session.scalar(select(Product).join(Variant).where(Variant.sku == code))
@@ -90,7 +91,7 @@ def get_by_sku(*, db_session: Session, sku: str) -> Product | None:
 
 def get_variant(*, db_session: Session, sku: str) -> Variant | None:
     """One variant by SKU."""
-    return db_session.scalar(select(Variant).where(Variant.sku == sku.strip().upper()))
+    return db_session.scalar(select(Variant).where(Variant.sku == canonical_sku(sku)))
 
 
 def search(

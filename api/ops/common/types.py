@@ -12,10 +12,6 @@ from sqlalchemy.types import TypeDecorator
 
 Money = Annotated[Decimal, mapped_column(Numeric(10, 2))]
 
-# Row ids are 32-bit integers on PostgreSQL: larger numbers name no row, and are refused
-# at the edge rather than sent to the database.
-MAX_ROW_ID = 2**31 - 1
-
 
 class UTCDateTimeType(TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes on every database (SQLite keeps no zone: store UTC and

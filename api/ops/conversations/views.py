@@ -15,10 +15,10 @@ from api.db import begin_write
 from api.deps import DbSession, Staff
 from api.errors import ApiError
 from api.hub import get_hub
-from api.ops.common.types import MAX_ROW_ID
 from api.ops.conversations import flows, service
 from api.ops.conversations.models import Conversation, Message
 from api.ops.tickets.models import Ticket
+from opsdesk_ids import MAX_ROW_ID
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
 

@@ -13,6 +13,7 @@ from api.ops.catalog import service as catalog
 from api.ops.catalog.models import Product, Variant
 from api.ops.inventory import service
 from api.ops.inventory.models import InventoryLevel
+from opsdesk_ids import SKU_MAX_LENGTH, canonical_sku
 
 router = APIRouter(prefix="/inventory", tags=["inventory"])
 
@@ -72,14 +73,14 @@ def _variant_stock(
 @router.get("/{sku}", response_model=VariantStock | StyleStock)
 def get_inventory(sku: str, db: DbSession, _who: StaffOrService) -> VariantStock | StyleStock:
     """Stock for a variant SKU (per location), or for every variant of a style code."""
-    product = catalog.get_by_sku(db_session=db, sku=sku[:40])
+    product = catalog.get_by_sku(db_session=db, sku=sku[:SKU_MAX_LENGTH])
     if product is None:
         raise ApiError(404, "sku_not_found", "Unknown SKU")
     levels = service.get_levels(db_session=db, skus=[v.sku for v in product.variants])
     by_sku: dict[str, list[InventoryLevel]] = {}
     for level in levels:
         by_sku.setdefault(level.sku, []).append(level)
-    code = sku.strip().upper()
+    code = canonical_sku(sku)
     if code != product.style:
         variant = next(v for v in product.variants if v.sku == code)
         return _variant_stock(product, variant, by_sku.get(variant.sku, []))

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import DbSession, StaffOrService
 from api.ops.kb import service
+from opsdesk_ids import SKU_MAX_LENGTH, style_of
 
 router = APIRouter(prefix="/kb", tags=["knowledge base"])
 
@@ -36,13 +37,13 @@ def search_kb(
     _who: StaffOrService,
     q: Annotated[str, Query(min_length=1, max_length=1000)],
     sku: Annotated[
-        str | None, Query(max_length=40, description="style code or SKU in focus")
+        str | None, Query(max_length=SKU_MAX_LENGTH, description="style code or SKU in focus")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=20)] = 5,
 ) -> KbResults:
     """Knowledge-base and catalog answers, best first, with a 0..1 score and whether the best
     one is good enough to give without hedging."""
-    style = sku.split("-")[0] if sku else None
+    style = style_of(sku) if sku else None
     hits = service.search(db_session=db, q=q, style=style, limit=limit)
     return KbResults(
         items=[

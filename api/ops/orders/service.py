@@ -18,7 +18,7 @@ from api.ops.orders.status import (
     OrderStatus,
     check_transition,
 )
-from api.ops.verification.service import parse_order_number
+from opsdesk_ids import parse_order_number
 
 
 def get_by_number(*, db_session: Session, order_number: str | int) -> Order | None:

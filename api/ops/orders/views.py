@@ -15,6 +15,7 @@ from api.ops.orders import presenter, schemas, service
 from api.ops.orders.status import OrderStatus
 from api.ops.verification import service as verification
 from api.reads import get_reader
+from opsdesk_ids import parse_order_number
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 log = logging.getLogger("opsdesk.orders")
@@ -76,7 +77,7 @@ async def lookup_order(body: schemas.LookupRequest, who: StaffOrService) -> Resp
             postal_code=body.postal_code,
         )
     else:
-        number = verification.parse_order_number(body.order_number)
+        number = parse_order_number(body.order_number)
     # The document is read only once the customer is proven, on the driver directly
     # (api/reads.py): the assistant's hottest route.
     reader = get_reader()
@@ -94,7 +95,7 @@ async def lookup_order(body: schemas.LookupRequest, who: StaffOrService) -> Resp
 @router.get("/{order_number}", response_model=schemas.FullOrder, responses={404: NOT_FOUND})
 def get_order(order_number: str, db: DbSession, _who: Staff) -> Response:
     """The full order for staff: customer, address, lines, payments, shipments, returns, history."""
-    number = verification.parse_order_number(order_number[:40])
+    number = parse_order_number(order_number[:40])
     order = presenter.read_by_number(db, number) if number is not None else None
     if order is None:
         raise ApiError(404, "order_not_found", "Order not found")

@@ -35,6 +35,7 @@ from api.ops.returns.policy import (
     evaluate_line,
     settle,
 )
+from opsdesk_ids import canonical_rma_number, canonical_sku, format_rma_number
 
 RESTOCK_LOCATION = "EAST"
 
@@ -91,7 +92,7 @@ def assess(
     decisions: list[LineDecision] = []
     seen: set[str] = set()
     for req in lines:
-        sku = req.sku.strip().upper()
+        sku = canonical_sku(req.sku)
         line = by_sku.get(sku)
         if line is None:
             decisions.append(
@@ -128,7 +129,7 @@ def assess(
         policy,
         decisions,
         {sku: line.unit_price for sku, line in by_sku.items()},
-        {req.sku.strip().upper(): req.reason for req in lines},
+        {canonical_sku(req.sku): req.reason for req in lines},
         resolution,
     )
     return Assessment(decisions=decisions, settlement=settlement, order_lines=by_sku)
@@ -220,9 +221,9 @@ def create(
     )
     db_session.add(rma)
     db_session.flush()
-    rma.rma_number = f"RMA-{rma.id:06d}"
+    rma.rma_number = format_rma_number(rma.id)
     for req in lines:
-        sku = req.sku.strip().upper()
+        sku = canonical_sku(req.sku)
         line = found.order_lines[sku]
         if not _claim_units(db_session, line, req.quantity):
             raise ApiError(
@@ -233,7 +234,7 @@ def create(
             )
         exchange_sku = None
         if resolution == Resolution.exchange and req.exchange_sku:
-            exchange_sku = req.exchange_sku.strip().upper()
+            exchange_sku = canonical_sku(req.exchange_sku)
             target, original = (
                 facts.get(exchange_sku),
                 variant_facts(db_session=db_session, skus=[sku]).get(sku),
@@ -311,14 +312,6 @@ def issue_label(*, db_session: Session, rma: Rma, policy: ReturnPolicy, actor: s
         to_state=rma.status,
         detail={"replaced_label": previous},
     )
-
-
-def canonical_rma_number(raw: str) -> str | None:
-    """'rma 4512', 'RMA-004512' and '4512' -> 'RMA-004512'."""
-    digits = "".join(c for c in raw if "0" <= c <= "9")  # not isdigit(): '²' is a digit too
-    if not digits or len(digits) > 9:
-        return None
-    return f"RMA-{int(digits):06d}"
 
 
 def get_by_number(*, db_session: Session, rma_number: str) -> Rma | None:

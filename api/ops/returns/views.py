@@ -30,6 +30,7 @@ from api.ops.returns.policy import Fees, load_policy
 from api.ops.verification import service as verification
 from api.reads import get_reader
 from api.settings import get_settings
+from opsdesk_ids import canonical_rma_number
 
 router = APIRouter(prefix="/returns", tags=["returns"])
 
@@ -203,7 +204,7 @@ async def get_return(
     RMA numbers are sequential, so with the service key the order, items and amounts are
     shown only with the `email` or `postal_code` of the order (failed proofs are limited per
     conversation and per RMA, as for orders); otherwise just the status."""
-    number = service.canonical_rma_number(rma_number[:40])
+    number = canonical_rma_number(rma_number[:40])
     proving = who.role == "service" and bool(email or postal_code)
     if proving:
         await run_in_threadpool(

@@ -15,9 +15,9 @@ from api.db import utcnow
 from api.errors import ApiError
 from api.ops.audit import service as audit
 from api.ops.auth.models import Agent
-from api.ops.common.types import MAX_ROW_ID
 from api.ops.conversations import service as conversations
 from api.ops.tickets.models import Ticket
+from opsdesk_ids import MAX_ROW_ID
 
 SUPPORT_TZ = ZoneInfo("America/New_York")
 OPENS, CLOSES = time(9, 0), time(18, 0)

@@ -13,10 +13,10 @@ from api.db import begin_write, utcnow
 from api.deps import DbSession, IdempotencyKey, Staff, StaffOrService, decode_cursor, encode_cursor
 from api.hub import get_hub
 from api.ops.common.idempotency import run_once
-from api.ops.common.types import MAX_ROW_ID
 from api.ops.tickets import service
 from api.ops.tickets.models import Ticket
 from api.ops.tickets.service import Priority, TicketStatus
+from opsdesk_ids import MAX_ROW_ID
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 

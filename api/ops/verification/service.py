@@ -30,11 +30,9 @@ from api.ops.orders.models import Order
 from api.ops.returns.models import Rma
 from api.ops.verification.models import VerificationBucket
 from api.settings import get_settings
+from opsdesk_ids import ascii_digits, parse_order_number
 
 log = logging.getLogger("opsdesk.verification")
-_DIGITS = re.compile(r"[0-9]+")
-# Order numbers are 32-bit integers in the database; anything longer names no order.
-MAX_ORDER_NUMBER = 2**31 - 1
 # Compared with when there is no order, so the comparison costs the same; NUL never matches
 # what a customer typed (the api refuses text with NUL characters).
 _NO_PROOF = ("\x00", "\x00")
@@ -56,19 +54,11 @@ def limits() -> Limits:
     )
 
 
-def order_digits(raw: str | None) -> str | None:
-    """'#10482', 'A-10482', 'order 10 482' -> '10482'; None when it holds no usable digits."""
-    digits = "".join(_DIGITS.findall(raw or ""))
-    return digits if digits and len(digits) <= 12 else None
-
-
-def parse_order_number(raw: str | None) -> int | None:
-    """The order number as stored, or None when the text cannot name an order."""
-    digits = order_digits(raw)
-    if digits is None:
-        return None
-    number = int(digits)
-    return number if 0 < number <= MAX_ORDER_NUMBER else None
+def order_key(raw: str | None) -> str:
+    """What failed proofs of an order number are counted under: its digits without leading
+    zeros, so '#10482', '010482' and '10 482' are one order ('10482') however it is written;
+    'none' when the text has no number."""
+    return ascii_digits(raw or "").lstrip("0") or "none"
 
 
 def normalize_postal_code(raw: str) -> str:
@@ -228,10 +218,9 @@ def prove_order(
     """The order number, once the customer has proven they own it; 404 order_not_found for a
     wrong proof and an unknown order alike, 429 past the limit."""
     number = parse_order_number(order_number)
-    digits = order_digits(order_number) or "none"
     try:
         prove(
-            Attempt(f"order:{digits}", conversation_id, email, postal_code),
+            Attempt(f"order:{order_key(order_number)}", conversation_id, email, postal_code),
             _proof_of_order(number),
         )
     except NotProven:
