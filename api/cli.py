@@ -5,16 +5,14 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
-
+from api import stack
 from api.settings import REPO_ROOT, get_settings
 
 RASA_VENV = REPO_ROOT / ".venv-rasa"
@@ -206,43 +204,23 @@ def process_specs(
     api_port: int, rasa_port: int, actions_port: int
 ) -> dict[str, tuple[list[str], str]]:
     """name -> (command, readiness URL) for the three processes of OpsDesk."""
-    py = sys.executable
     return {
         "api": (
-            [py, "-m", "api.cli", "api", "--port", str(api_port)],
+            [sys.executable, "-m", "api.cli", "api", "--port", str(api_port)],
             f"http://127.0.0.1:{api_port}/healthz",
         ),
         "actions": (
-            [
-                str(RASA_BIN / "python"),
-                "-m",
-                "rasa_sdk",
-                "--actions",
-                "actions",
-                "--port",
-                str(actions_port),
-            ],
+            [str(RASA_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions",
+             "--port", str(actions_port)],
             f"http://127.0.0.1:{actions_port}/health",
         ),
         "rasa": (
-            [
-                str(RASA_BIN / "rasa"),
-                "run",
-                "--enable-api",
-                "--interface",
-                "127.0.0.1",
-                "--port",
-                str(rasa_port),
-                "--model",
-                str(model_path()),
-                "--endpoints",
-                "bot/endpoints.yml",
-                "--credentials",
-                "bot/credentials.yml",
-            ],
+            [str(RASA_BIN / "rasa"), "run", "--enable-api", "--interface", "127.0.0.1",
+             "--port", str(rasa_port), "--model", str(model_path()),
+             "--endpoints", "bot/endpoints.yml", "--credentials", "bot/credentials.yml"],
             f"http://127.0.0.1:{rasa_port}/status",
         ),
-    }
+    }  # fmt: skip
 
 
 def start_processes(
@@ -253,7 +231,7 @@ def start_processes(
     env_overrides: dict[str, str] | None = None,
     log_dir: Path | None = None,
     timeout: float = 120.0,
-) -> dict[str, subprocess.Popen]:
+) -> dict[str, stack.Process]:
     """Start api, actions and rasa; return once each answers (or raise, stopping them).
     `env_overrides` (OPSDESK_* variables) point all three at another database or var/."""
     settings = get_settings()
@@ -277,48 +255,42 @@ def start_processes(
     (var_dir / "rasa").mkdir(parents=True, exist_ok=True)
     log_dir = log_dir or var_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    procs: dict[str, subprocess.Popen] = {}
+    procs: dict[str, stack.Process] = {}
     specs = process_specs(api_port, rasa_port, actions_port)
     try:
-        for name, (command, _url) in specs.items():
-            log = open(log_dir / f"{name}.log", "ab")  # noqa: SIM115 (lives as long as the process)
-            procs[name] = subprocess.Popen(
+        # All three start at once (rasa takes longest, loading its model); each has its own
+        # process group, which stop_processes() ends as a whole, and which Ctrl-C in the
+        # terminal does not reach: supervise() stops them.
+        for name, (command, url) in specs.items():
+            procs[name] = stack.start(
                 command,
                 cwd=REPO_ROOT,
                 env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
+                health_url=url,
+                timeout=timeout,
+                log_path=log_dir / f"{name}.log",
+                append=True,
+                new_session=True,
+                name=name,
+                wait=False,
             )
-        deadline = time.monotonic() + timeout
-        pending = dict(specs)
-        while pending:
-            for name in list(pending):
-                if procs[name].poll() is not None:
-                    raise RuntimeError(f"{name} exited at start; see {log_dir / (name + '.log')}")
-                try:
-                    if httpx.get(pending[name][1], timeout=1.0).status_code == 200:
-                        del pending[name]
-                except httpx.HTTPError:
-                    pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"not ready after {timeout:.0f} s: {', '.join(pending)}")
-            time.sleep(0.5)
+        try:
+            stack.wait_all_healthy(procs.values(), timeout, interval=0.5)
+        except stack.NotReady as exc:  # in the words `opsdesk up` has always used
+            if exc.returncode is None:
+                message = f"not ready after {timeout:.0f} s: {', '.join(exc.names)}"
+            else:
+                message = f"{exc.names[0]} exited at start; see {log_dir / exc.names[0]}.log"
+            raise RuntimeError(message) from None
     except BaseException:
         stop_processes(procs)
         raise
     return procs
 
 
-def stop_processes(procs: dict[str, subprocess.Popen]) -> None:
-    for proc in procs.values():
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-    for proc in procs.values():
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+def stop_processes(procs: Mapping[str, stack.Process | subprocess.Popen]) -> None:
+    """SIGTERM to each process's group, SIGKILL to those still there 10 s later."""
+    stack.stop_all(procs.values(), grace=10)
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -344,34 +316,7 @@ OpsDesk is running.
 Try: curl -s -XPOST {base}/webhooks/rest/webhook \\
        -d '{{"sender": "me", "message": "where is my order #10001? jane.doe@example.com"}}'
 Ctrl-C stops all three."""
-    return supervise(procs, on_ready=lambda: print(banner, flush=True))
-
-
-def supervise(
-    procs: dict[str, subprocess.Popen], on_ready: Callable[[], None] | None = None
-) -> int:
-    """Wait while all of `procs` run; stop them all on Ctrl-C, on SIGTERM (a service manager,
-    `kill`) or when one of them exits. 0 after a stop request, 1 when a process died.
-    `on_ready` runs once the signal handling is in place."""
-
-    def _terminate(_signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, _terminate)
-    try:
-        if on_ready:
-            on_ready()
-        while all(p.poll() is None for p in procs.values()):
-            time.sleep(0.5)
-        dead = [n for n, p in procs.items() if p.poll() is not None]
-        print(f"stopped: {', '.join(dead)} exited; see the logs", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("\nstopping ...", flush=True)
-        return 0
-    finally:
-        stop_processes(procs)
-        signal.signal(signal.SIGTERM, previous)
+    return stack.supervise(procs, on_ready=lambda: print(banner, flush=True))
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

@@ -20,11 +20,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from api import stack  # noqa: E402
 from api.db import make_engine  # noqa: E402
 from api.ops.orders import presenter  # noqa: E402
 from api.reads import make_reader  # noqa: E402
@@ -150,23 +150,15 @@ def bench_backend(
     engine.dispose()
     statement_times(url, pairs)
     port = 18000 + random.randint(0, 999)
-    proc = subprocess.Popen(
+    api = stack.start(
         [sys.executable, "-m", "api.cli", "api", "--port", str(port)],
         cwd=REPO,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+        health_url=f"http://127.0.0.1:{port}/healthz",
+        timeout=60,
+        name="api",
+    )  # no log_path: its output is discarded
+    with api:
         headers = {"Authorization": f"Bearer {keys['service']}", "Content-Type": "application/json"}
 
         def ping(_i: int):  # noqa: ANN202
@@ -210,9 +202,6 @@ def bench_backend(
                     name=name,
                 )
                 print(result.row(), flush=True)
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def main() -> None:

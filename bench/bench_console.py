@@ -35,6 +35,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from api import stack  # noqa: E402
 from bench.common import machine, percentile  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -349,20 +350,15 @@ def main() -> int:
         )
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        proc = subprocess.Popen(
+        proc = stack.start(
             [sys.executable, "-m", "api.cli", "api", "--port", str(port)],
             cwd=REPO,
             env=env,
-            stdout=open(tmp / "api.log", "wb"),  # noqa: SIM115 (lives as long as the process)
-            stderr=subprocess.STDOUT,
+            log_path=tmp / "api.log",
+            health_url=f"{base}/healthz",
+            timeout=60,
+            name="api",
         )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
         agents = [sign_in(base, f"agent{n}@bench.example") for n in range(args.agents)]
         time_pages(agents[0], "c-bench-000042", args.repeat)
         asyncio.run(live_queue(base, agents, args.customers, args.spread, admin_key))
@@ -375,8 +371,7 @@ def main() -> int:
         raise
     finally:
         if proc is not None:
-            proc.terminate()
-            proc.wait(10)
+            proc.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
 

@@ -42,7 +42,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from api import cli  # noqa: E402
+from api import cli, stack  # noqa: E402
 from api.hub.hub import UNAVAILABLE_TEXT  # noqa: E402
 from bench.common import machine, percentile  # noqa: E402
 from tests.hub.standin_rasa import StandInRasa  # noqa: E402
@@ -300,26 +300,19 @@ def audit(api_url: str, agent_key: str, channel: str, tally: Tally) -> tuple[int
 
 def start_api_over_standin(
     overrides: dict[str, str], rasa_url: str, work: Path
-) -> tuple[subprocess.Popen, str]:
+) -> tuple[stack.Process, str]:
     port = free_port()
-    log = open(work / "api-standin.log", "wb")  # noqa: SIM115 (lives as long as the process)
-    process = subprocess.Popen(
+    url = f"http://127.0.0.1:{port}"
+    process = stack.start(
         [sys.executable, "-m", "api.cli", "api", "--port", str(port)],
         cwd=REPO,
         env={**os.environ, **overrides, "OPSDESK_RASA_URL": rasa_url},
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        log_path=work / "api-standin.log",
+        health_url=f"{url}/healthz",
+        timeout=60,
+        name="the api over the stand-in",
     )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("the api over the stand-in did not start")
+    return process, url
 
 
 def fresh_database(backend: str, work: Path) -> tuple[str, str | None]:
@@ -364,7 +357,7 @@ def main() -> None:
         "OPSDESK_RASA_TIMEOUT_SECONDS": str(args.rasa_timeout),
         **keys,
     }
-    procs: dict[str, subprocess.Popen] = {}
+    procs: dict[str, stack.Process] = {}
     try:
         subprocess.run(
             [sys.executable, "-m", "api.cli", "seed"],
@@ -413,8 +406,7 @@ def main() -> None:
                 tally.lost += lost
                 tally.reordered += reordered
         finally:
-            floor_api.terminate()
-            floor_api.wait(10)
+            floor_api.stop()
             standin.stop()
         floor = Tally()
         floor.merge(floor_rest)

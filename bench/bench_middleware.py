@@ -19,13 +19,11 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
-
-import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from api import stack  # noqa: E402
 from bench.common import machine, median, percentile, run_load  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -37,7 +35,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_api(checkout: Path, workdir: Path) -> tuple[subprocess.Popen, int]:
+def start_api(checkout: Path, workdir: Path) -> tuple[stack.Process, int]:
     """One api process of `checkout` on its own empty SQLite file (ping reads nothing)."""
     workdir.mkdir(parents=True, exist_ok=True)
     env = {
@@ -58,23 +56,16 @@ def start_api(checkout: Path, workdir: Path) -> tuple[subprocess.Popen, int]:
         capture_output=True,
     )
     port = free_port()
-    log = open(workdir / "api.log", "wb")  # noqa: SIM115 (lives as long as the process)
-    proc = subprocess.Popen(
+    api = stack.start(
         [sys.executable, "-m", "api.cli", "api", "--port", str(port)],
         cwd=checkout,
         env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        log_path=workdir / "api.log",
+        health_url=f"http://127.0.0.1:{port}/api/v1/ping",
+        timeout=60,
+        name=f"api of {checkout}",
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/v1/ping", timeout=1).status_code == 200:
-                return proc, port
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError(f"api of {checkout} did not start; see {workdir / 'api.log'}")
+    return api, port
 
 
 def cpu_seconds(pid: int) -> float:
@@ -131,9 +122,7 @@ def main() -> None:
                     cpu = cpu_seconds(proc.pid) - cpu_before
                     figures[name]["cpu"].append(cpu / result.requests * 1e6)
         finally:
-            for proc, _port in servers.values():
-                proc.terminate()
-                proc.wait(10)
+            stack.stop_all(proc for proc, _port in servers.values())
     print("| checkout | p50 ms | p95 ms | req/s | api CPU µs per request |")
     print("|---|---:|---:|---:|---:|")
     for name, f in figures.items():

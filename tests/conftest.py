@@ -7,7 +7,6 @@ import secrets
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from api import stack
 from api.db import make_engine
 
 REPO = Path(__file__).resolve().parent.parent
@@ -98,7 +98,7 @@ class Store:
     var_dir: Path
     keys: dict[str, str] = field(default_factory=dict)
     base_url: str = ""
-    process: subprocess.Popen | None = None
+    process: stack.Process | None = None
     log_path: Path | None = None
     settings: dict[str, str] = field(default_factory=dict)  # more OPSDESK_* for the api
 
@@ -152,40 +152,27 @@ def new_store(backend: str, tmp: Path) -> Store:
     return store
 
 
-def start_api(store: Store) -> None:
+def start_api(store: Store, extra_env: dict[str, str] | None = None, timeout: float = 90) -> None:
+    """Start an api process on `store` (with `extra_env` added to its environment) and wait
+    for its /healthz. The default timeout is generous: on a loaded two-core machine the first
+    import of the app can take a while."""
     port = free_port()
     store.log_path = store.var_dir / "api.log"
-    store.var_dir.mkdir(parents=True, exist_ok=True)
-    log = open(store.log_path, "wb")  # noqa: SIM115
-    store.process = subprocess.Popen(
+    store.base_url = f"http://127.0.0.1:{port}"
+    store.process = stack.start(
         [sys.executable, "-m", "api.cli", "api", "--port", str(port)],
         cwd=REPO,
-        env=store.env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        env={**store.env, **(extra_env or {})},
+        log_path=store.log_path,
+        health_url=f"{store.base_url}/healthz",
+        timeout=timeout,
+        name="api",
     )
-    store.base_url = f"http://127.0.0.1:{port}"
-    # Generous: on a loaded two-core machine the first import of the app can take a while.
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if store.process.poll() is not None:
-            break
-        try:
-            if httpx.get(f"{store.base_url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    store.process.kill()
-    raise RuntimeError(f"api did not start: {store.log_path.read_text()}")
 
 
 def stop_api(store: Store) -> None:
-    if store.process and store.process.poll() is None:
-        store.process.terminate()
-        try:
-            store.process.wait(10)
-        except subprocess.TimeoutExpired:
-            store.process.kill()
+    if store.process:
+        store.process.stop(grace=10)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])

@@ -11,12 +11,13 @@ import os
 import secrets
 import socket
 import subprocess
-import time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+
+from api import stack  # the standard library only: importable from the Rasa venv
 
 try:  # these tests need the Rasa venv; under the API venv this folder is not collected
     import pytest_asyncio
@@ -57,35 +58,23 @@ def ops_api(tmp_path_factory):
     if seeded.returncode != 0:
         pytest.fail(f"opsdesk seed failed:\n{seeded.stdout}\n{seeded.stderr}")
     port = _free_port()
-    log_path = tmp / "api.log"
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
+    url = f"http://127.0.0.1:{port}"
+    try:
+        api = stack.start(
             [str(OPSDESK), "api", "--host", "127.0.0.1", "--port", str(port)],
             env=env,
             cwd=REPO,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            log_path=tmp / "api.log",
+            health_url=f"{url}/healthz",
+            timeout=60,
+            name="opsdesk api",
         )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        if proc.poll() is not None:
-            pytest.fail(f"opsdesk api exited early:\n{log_path.read_text()}")
-        try:
-            if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except requests.RequestException:
-            pass
-        if time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"opsdesk api did not answer /healthz in 60 s:\n{log_path.read_text()}")
-        time.sleep(0.2)
-    yield SimpleNamespace(url=url, service_key=service_key, admin_key=admin_key, log=log_path)
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    except stack.NotReady as exc:
+        pytest.fail(str(exc))
+    with api:
+        yield SimpleNamespace(
+            url=url, service_key=service_key, admin_key=admin_key, log=api.log_path
+        )
 
 
 @pytest_asyncio.fixture(autouse=True)

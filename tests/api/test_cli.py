@@ -13,7 +13,7 @@ from tests.conftest import REPO
 
 SUPERVISOR = """
 import subprocess, sys
-from api.cli import supervise
+from api.stack import supervise
 children = {
     name: subprocess.Popen(
         [sys.executable, "-c", "import time; time.sleep(120)"], start_new_session=True

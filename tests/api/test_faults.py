@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 import socket
 import sqlite3
-import subprocess
 import sys
 import threading
 import time
@@ -16,6 +15,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from api import stack
 from tests.api.tcp_cut import CuttableRelay
 from tests.conftest import REPO, Store, drop_store, free_port, new_store, start_api, stop_api
 
@@ -90,24 +90,16 @@ def test_an_unreachable_database_is_503_with_retry_after(tmp_path: Path) -> None
         keys={role: secrets.token_urlsafe(16) for role in ("admin", "service", "agent")},
     )
     log_path = tmp_path / "api.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "api", "--port", str(port)],
-            cwd=REPO,
-            env=store.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
     store.base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{store.base_url}/api/v1/ping", timeout=1)
-                break
-            except httpx.HTTPError:
-                assert time.monotonic() < deadline, log_path.read_text()
-                time.sleep(0.1)
+    with stack.start(
+        [sys.executable, "-m", "api.cli", "api", "--port", str(port)],
+        cwd=REPO,
+        env=store.env,
+        log_path=log_path,
+        health_url=f"{store.base_url}/api/v1/ping",  # /healthz needs the database
+        timeout=30,
+        name="api",
+    ):
         with store.client("service") as c:
             started = time.monotonic()
             lookup = c.post(
@@ -132,9 +124,6 @@ def test_an_unreachable_database_is_503_with_retry_after(tmp_path: Path) -> None
             headers={"Authorization": "Bearer not-a-key-of-ours"},
         )
         assert unknown.status_code == 401 and unknown.json()["code"] == "unauthorized"
-    finally:
-        process.terminate()
-        process.wait(10)
     assert "jane.doe@example.com" not in log_path.read_text()
 
 

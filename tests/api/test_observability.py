@@ -20,6 +20,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from api import stack
 from api.observability import (
     JsonFormatter,
     bind_request_id,
@@ -434,29 +435,17 @@ def pruning_api(live: Store) -> Iterator[tuple[str, Path]]:
         "OPSDESK_PRUNE_INTERVAL_SECONDS": "0.5",
         "OPSDESK_LOG_FORMAT": "text",
     }
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "api", "--port", str(port)],
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
     base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, log_path.read_text()
-            time.sleep(0.1)
+    with stack.start(
+        [sys.executable, "-m", "api.cli", "api", "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        log_path=log_path,
+        health_url=f"{base_url}/healthz",
+        timeout=30,
+        name="pruning api",
+    ):
         yield base_url, log_path
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 def test_the_api_prunes_expired_records_in_the_background(
@@ -506,24 +495,16 @@ def test_while_the_database_is_away_503s_carry_the_request_id_and_metrics_still_
     )
     port = free_port()
     store.log_path = tmp_path / "api.log"
-    with open(store.log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "api", "--port", str(port)],
-            cwd=REPO,
-            env={**store.env, "OPSDESK_METRICS_TOKEN": "scraper-token-1"},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
     store.base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{store.base_url}/api/v1/ping", timeout=1)
-                break
-            except httpx.HTTPError:
-                assert time.monotonic() < deadline, store.log_path.read_text()
-                time.sleep(0.1)
+    with stack.start(
+        [sys.executable, "-m", "api.cli", "api", "--port", str(port)],
+        cwd=REPO,
+        env={**store.env, "OPSDESK_METRICS_TOKEN": "scraper-token-1"},
+        log_path=store.log_path,
+        health_url=f"{store.base_url}/api/v1/ping",  # /healthz needs the database
+        timeout=30,
+        name="api",
+    ):
         with store.client("admin") as c:
             r = c.get("/api/v1/orders/10001", headers={"X-Request-ID": "outage-1"})
         assert r.status_code == 503 and r.json()["code"] == "database_unavailable"
@@ -535,8 +516,5 @@ def test_while_the_database_is_away_503s_carry_the_request_id_and_metrics_still_
         )
         assert access_line(store, "outage-1")["status"] == 503
         samples = scrape(store, "scraper-token-1")
-    finally:
-        process.terminate()
-        process.wait(10)
     assert value(samples, "opsdesk_database_unavailable_total") == 1
     assert value(samples, "opsdesk_http_errors_total", status="503", code="database_unavailable")

@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from api import cli
+from api.stack import Process
 from tests.conftest import REPO, free_port
 
 
@@ -26,7 +27,7 @@ class Stack:
     rasa_url: str
     db_url: str
     admin_key: str
-    procs: dict[str, subprocess.Popen]
+    procs: dict[str, Process]
     log_dir: Path
 
     def scalar(self, sql: str, **params: object) -> object:

@@ -216,9 +216,7 @@ def test_sql_and_oversize_messages_are_handled(stack: Stack, chat: Conversation)
 
 def test_api_down_is_said_plainly(stack: Stack, chat: Conversation) -> None:
     """Runs last: it stops the api process of the session's stack."""
-    api = stack.procs["api"]
-    api.terminate()
-    api.wait(10)
+    stack.procs["api"].stop()
     reply = chat.say("where is my order 10001? jane.doe@example.com")
     if not any(w in reply.lower() for w in ("reach", "trouble", "down")):
         reply = chat.say("jane.doe@example.com")

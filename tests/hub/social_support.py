@@ -5,8 +5,6 @@ the ops API (as an admin would)."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,7 +13,7 @@ from typing import Any
 import httpx
 
 from api.hub.channels.social.signatures import meta_signature
-from tests.conftest import REPO, Store, free_port
+from tests.conftest import Store, start_api
 from tests.fakes.platforms import FakePlatforms
 
 APP_SECRET = "meta-app-secret-for-tests-7f3a"
@@ -54,27 +52,7 @@ def channel_env(platform_url: str) -> dict[str, str]:
 
 def start_api_with(store: Store, extra_env: dict[str, str]) -> None:
     """tests.conftest.start_api, with more settings in the api's environment."""
-    port = free_port()
-    store.var_dir.mkdir(parents=True, exist_ok=True)
-    store.log_path = store.var_dir / "api.log"
-    log = open(store.log_path, "wb")  # noqa: SIM115 - lives as long as the process
-    store.process = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "api", "--port", str(port)],
-        cwd=REPO,
-        env={**store.env, **extra_env},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    store.base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{store.base_url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    store.process.kill()
-    raise RuntimeError(f"api did not start: {store.log_path.read_text()}")
+    start_api(store, extra_env, timeout=30)
 
 
 def raw(body: dict[str, Any]) -> bytes:
