@@ -135,22 +135,25 @@ class PostgresReader:
                 raise
             self._away = False
             return found
-        for attempt in (1, 2):
-            try:
-                async with pool.connection() as conn:
-                    cursor = await conn.execute(driver_sql, params)
-                    row: tuple[Any, ...] | None = await cursor.fetchone()
-                    return row
-            except PoolTimeout:
-                raise  # no connection within the pool's timeout: the server is away
-            except psycopg.OperationalError:
-                # A connection the server has closed (a restart, an idle timeout) is dropped
-                # by the pool on its way back; the pool checks its other idle connections,
-                # and a read is safe to try once more.
-                if attempt == 2:
-                    raise
-                await pool.check()
-        raise AssertionError("unreachable")
+        try:
+            async with pool.connection() as conn:
+                cursor = await conn.execute(driver_sql, params)
+                row: tuple[Any, ...] | None = await cursor.fetchone()
+                return row
+        except PoolTimeout:
+            raise  # no connection within the pool's timeout: the server is away
+        except psycopg.OperationalError:
+            # The server closed the connection (a restart, an idle timeout, or it is gone):
+            # the pool drops it on its way back. A read is safe to try once more, on a
+            # connection of our own, which fails at once if the server now refuses
+            # connections rather than waiting out the pool's timeout.
+            pass
+        try:
+            found = await self._fetch_direct(driver_sql, params)
+        except psycopg.OperationalError:
+            self._away = True
+            raise
+        return found
 
     async def _fetch_direct(
         self, driver_sql: str, params: dict[str, Any]
