@@ -239,7 +239,7 @@ def explain_conversation(url: str, conversation_id: str) -> None:
     (SQLite: EXPLAIN QUERY PLAN; PostgreSQL: EXPLAIN ANALYZE)."""
     from sqlalchemy.orm import Session
 
-    from api.console import service as view
+    from api.console import conversation as view
     from api.db import make_engine
     from api.ops.conversations import service as conversations
 
