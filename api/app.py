@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -45,6 +46,12 @@ the human ticket queue. Every route needs `Authorization: Bearer <key>`; keys ha
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     pruning = asyncio.create_task(prune_periodically(get_engine(), get_settings()))
     await get_hub().start()
+    # What the process holds from its start (modules, the app, the ORM's mappings) lives as
+    # long as the process: move it out of the collector's view. Otherwise every full
+    # collection walks it, and that took 90-130 ms in the middle of a request, the console's
+    # slowest percentile (bench/bench_console.py).
+    gc.collect()
+    gc.freeze()
     yield
     await get_hub().stop()
     pruning.cancel()

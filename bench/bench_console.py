@@ -1,8 +1,10 @@
 """The agent console under load, on a store of 10,000 tickets and 100,000 messages.
 
-1. Pages: each console page requested one at a time by a signed-in agent (time measured by
-   the client on loopback, so it includes the HTTP round trip: an upper bound of the server's
-   own time).
+1. Pages: each console page requested one at a time by a signed-in agent: the time measured
+   by the client on loopback (with the HTTP round trip) and the api's own time of each
+   request (its access log). Two conversations: a short one without context, and a long one
+   (2,000 turns) of a verified customer with 13 orders, returns in every state and a ticket
+   history, the view at its heaviest.
 2. Live queue: N agents keep the queue open (server-sent events; on each `tickets` event the
    page fetches the queue's rows, as console.js does) while M customers talk to the hub over
    REST; each customer then asks for a person (the assistant is away here, so the hub opens
@@ -11,12 +13,18 @@
    queue on the hub's handoff reason, so the new tickets are among the rows a page shows.
 
     .venv/bin/opsdesk bench --only console -- --agents 20 --customers 100
+    .venv/bin/opsdesk bench --only console -- --backend postgres --explain
+
+On PostgreSQL (`--backend postgres` or `both`) it makes a database opsdesk_bench_console_<random>
+on `--pg-server` and drops it at the end. `--explain` prints each statement that the
+conversation view runs, with its time and the database's plan for it.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import re
@@ -27,7 +35,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -36,13 +43,12 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api import stack  # noqa: E402
+from bench import console_store  # noqa: E402
 from bench.common import machine, percentile  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 ROW = re.compile(r'data-ticket="(\d+)"')
-REASONS = ["delayed_order", "lost_parcel", "return_question", "damaged_item", "customer_request"]
-PRIORITIES = ["low", "normal", "normal", "normal", "high", "urgent"]
 PASSWORD = "bench-password-" + secrets.token_hex(4)
 
 
@@ -50,86 +56,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def fill(url: str, tickets: int, messages_per: int, agents: int) -> None:
-    """Bulk rows for the benchmark (not a user's path: a store's history, loaded fast)."""
-    from sqlalchemy.orm import Session
-
-    from api.console import accounts
-    from api.db import make_engine
-    from api.ops.conversations.models import Conversation, Message
-    from api.ops.tickets.models import Ticket
-
-    engine = make_engine(url)
-    now = datetime.now(UTC)
-    rng = random.Random(7)
-    with engine.begin() as conn:
-        for start in range(0, tickets, 1000):
-            conversations, msgs, rows = [], [], []
-            for i in range(start, min(start + 1000, tickets)):
-                created = now - timedelta(minutes=rng.randint(10, 60 * 24 * 60))
-                cid = f"c-bench-{i:06d}"
-                conversations.append(
-                    {
-                        "id": cid,
-                        "channel": "rest",
-                        "channel_key": f"bench-{i}",
-                        "mode": "bot",
-                        "status": "open",
-                        "bot_reset_pending": False,
-                        "created_at": created,
-                        "updated_at": created,
-                        "last_message_at": created,
-                    }
-                )
-                for j in range(messages_per):
-                    inbound = j % 2 == 0
-                    msgs.append(
-                        {
-                            "conversation_id": cid,
-                            "direction": "inbound" if inbound else "outbound",
-                            "author": "customer" if inbound else "bot",
-                            "text": f"message {j} of conversation {i}",
-                            "state": "answered" if inbound else "sent",
-                            "created_at": created + timedelta(seconds=j),
-                        }
-                    )
-                priority = rng.choice(PRIORITIES)
-                status = rng.choices(["resolved", "open", "assigned", "pending"], [70, 15, 10, 5])[
-                    0
-                ]
-                rows.append(
-                    {
-                        "conversation_id": cid,
-                        "channel": "rest",
-                        "reason": rng.choice(REASONS),
-                        "priority": priority,
-                        "status": status,
-                        "summary": "Customer asked for a person.",
-                        "sla_due_at": created + timedelta(hours=24),
-                        "created_at": created,
-                        "updated_at": created,
-                        "first_response_at": created + timedelta(minutes=rng.randint(1, 240)),
-                        "resolved_at": created + timedelta(hours=rng.randint(1, 72))
-                        if status == "resolved"
-                        else None,
-                    }
-                )
-            conn.execute(sa.insert(Conversation), conversations)
-            conn.execute(sa.insert(Message), msgs)
-            conn.execute(sa.insert(Ticket), rows)
-    with Session(engine) as db:
-        for n in range(agents):
-            accounts.create_agent(
-                db_session=db,
-                email=f"agent{n}@bench.example",
-                name=f"Bench Agent {n}",
-                role="agent",
-                password=PASSWORD,
-            )
-        db.commit()
-    engine.dispose()
 
 
 def sign_in(base: str, email: str) -> httpx.Client:
@@ -145,29 +71,53 @@ def sign_in(base: str, email: str) -> httpx.Client:
     return client
 
 
-def time_pages(client: httpx.Client, conversation_id: str, repeat: int) -> None:
+def server_times(log: Path, offset: int, path: str) -> list[float]:
+    """The api's own durations (its JSON access lines) of `path` written after `offset`."""
+    times = []
+    with log.open("rb") as fh:
+        fh.seek(offset)
+        for line in fh:
+            if b'"duration_ms"' not in line:
+                continue
+            entry = json.loads(line)
+            if entry.get("path") == path:
+                times.append(float(entry["duration_ms"]))
+    return times
+
+
+def time_pages(
+    client: httpx.Client, log: Path, conversations: list[tuple[str, str]], repeat: int
+) -> None:
     pages = [
         ("queue (all open)", "/console"),
         ("queue, filtered (pending)", "/console?status=pending"),
         ("queue rows (live refresh)", "/console/queue/live"),
-        ("conversation (10 turns, context)", f"/console/conversations/{conversation_id}"),
+        *[(name, f"/console/conversations/{cid}") for name, cid in conversations],
         ("KPIs, 30 days", "/console/kpis?days=30"),
         ("KPIs, 90 days", "/console/kpis?days=90"),
     ]
-    print(f"{'page':38} {'first ms':>8} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
+    print(
+        f"{'page':46} {'first ms':>8} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7}"
+        f" | server {'p50':>6} {'p95':>6} {'max':>6} | {'KiB':>5}"
+    )
     for name, path in pages:
         started = time.perf_counter()
         assert client.get(path).status_code == 200, path
         first = (time.perf_counter() - started) * 1000
+        offset = log.stat().st_size
         times = []
         for _ in range(repeat):
             started = time.perf_counter()
             answer = client.get(path)
             times.append((time.perf_counter() - started) * 1000)
             assert answer.status_code == 200
+        time.sleep(0.2)  # the last access lines reach the file
+        server = server_times(log, offset, path.split("?")[0]) or [float("nan")]
         print(
-            f"{name:38} {first:8.1f} {percentile(times, 0.5):8.1f} "
-            f"{percentile(times, 0.95):8.1f} {max(times):8.1f}"
+            f"{name:46} {first:8.1f} {percentile(times, 0.5):7.1f} "
+            f"{percentile(times, 0.95):7.1f} {max(times):7.1f} | server "
+            f"{percentile(server, 0.5):6.1f} {percentile(server, 0.95):6.1f} "
+            f"{max(server):6.1f} | {len(answer.content) / 1024:5.0f}"
         )
 
 
@@ -310,18 +260,9 @@ async def live_queue(
             )
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--tickets", type=int, default=10_000)
-    parser.add_argument("--messages-per-ticket", type=int, default=10)
-    parser.add_argument("--agents", type=int, default=20)
-    parser.add_argument("--customers", type=int, default=100)
-    parser.add_argument("--spread", type=float, default=10.0, help="handoffs over this many s")
-    parser.add_argument("--repeat", type=int, default=50)
-    args = parser.parse_args()
-    print(machine())
+def bench_backend(backend: str, args: argparse.Namespace) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="opsdesk-bench-console-"))
-    url = f"sqlite:///{tmp / 'ops.db'}"
+    url = console_store.fresh_database(backend, tmp, args.pg_server)
     admin_key = secrets.token_urlsafe(24)
     env = {
         **os.environ,
@@ -329,9 +270,11 @@ def main() -> int:
         "OPSDESK_VAR_DIR": str(tmp / "var"),
         "OPSDESK_ADMIN_KEY": admin_key,
         "OPSDESK_RASA_URL": f"http://127.0.0.1:{free_port()}",  # the assistant is away
-        "OPSDESK_LOG_LEVEL": "warning",
+        # The access lines carry the api's own time of each request.
+        "OPSDESK_LOG_LEVEL": "info",
     }
     proc = None
+    log = tmp / "api.log"
     try:
         subprocess.run(
             [sys.executable, "-m", "api.cli", "seed"],
@@ -342,37 +285,103 @@ def main() -> int:
         )
         started = time.perf_counter()
         os.environ.update({k: v for k, v in env.items() if k.startswith("OPSDESK_")})
-        fill(url, args.tickets, args.messages_per_ticket, args.agents)
+        console_store.fill(url, args.tickets, args.messages_per_ticket, args.agents, PASSWORD)
+        context = console_store.add_context_conversation(url, args.context_turns)
         print(
             f"store: demo + {args.tickets:,} tickets, {args.tickets * args.messages_per_ticket:,} "
-            f"messages, {args.agents} agents (loaded in {time.perf_counter() - started:.0f} s); "
-            "SQLite"
+            f"messages, {args.agents} agents, one conversation of {args.context_turns:,} turns "
+            f"(loaded in {time.perf_counter() - started:.0f} s); {server_version(url)}"
         )
+        if args.explain:
+            console_store.explain_conversation(url, context)
+            console_store.explain_conversation(url, "c-bench-000042")
+            print()
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         proc = stack.start(
             [sys.executable, "-m", "api.cli", "api", "--port", str(port)],
             cwd=REPO,
             env=env,
-            log_path=tmp / "api.log",
+            log_path=log,
             health_url=f"{base}/healthz",
             timeout=60,
             name="api",
         )
         agents = [sign_in(base, f"agent{n}@bench.example") for n in range(args.agents)]
-        time_pages(agents[0], "c-bench-000042", args.repeat)
-        asyncio.run(live_queue(base, agents, args.customers, args.spread, admin_key))
+        conversations = [
+            (f"conversation, {args.messages_per_ticket} turns, no context", "c-bench-000042"),
+            (f"conversation, {args.context_turns:,} turns, 13 orders", context),
+        ]
+        time_pages(agents[0], log, conversations, args.repeat)
+        if args.customers:
+            asyncio.run(live_queue(base, agents, args.customers, args.spread, admin_key))
         for client in agents:
             client.close()
     except BaseException:
-        log = tmp / "api.log"
         if log.exists():
             print("api log (last lines):", *log.read_text().splitlines()[-30:], sep="\n")
         raise
     finally:
         if proc is not None:
             proc.stop()
+        for name in ("get_sessionmaker", "get_engine", "get_settings"):
+            _clear_cache(name)
+        console_store.drop_database(url, args.pg_server)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _clear_cache(name: str) -> None:
+    """Forget the engine and settings of this process's previous backend."""
+    import api.db
+    import api.settings
+
+    for module in (api.db, api.settings):
+        cached = getattr(module, name, None)
+        if cached is not None and hasattr(cached, "cache_clear"):
+            cached.cache_clear()
+
+
+def server_version(url: str) -> str:
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            version = "SQLite " + conn.execute(sa.text("select sqlite_version()")).scalar_one()
+        else:
+            version = "PostgreSQL " + conn.execute(sa.text("show server_version")).scalar_one()
+    engine.dispose()
+    return version
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--tickets", type=int, default=10_000)
+    parser.add_argument("--messages-per-ticket", type=int, default=10)
+    parser.add_argument(
+        "--context-turns", type=int, default=2_000, help="turns of the long conversation"
+    )
+    parser.add_argument("--agents", type=int, default=20)
+    parser.add_argument(
+        "--customers", type=int, default=100, help="customers of the live phase (0: none)"
+    )
+    parser.add_argument("--spread", type=float, default=10.0, help="handoffs over this many s")
+    parser.add_argument("--repeat", type=int, default=50)
+    parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="sqlite")
+    parser.add_argument(
+        "--pg-server",
+        default=console_store.PG_SERVER,
+        help="PostgreSQL server on which a database opsdesk_bench_console_<random> is made "
+        "and dropped afterwards",
+    )
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="print each statement of the conversation view with its plan before timing",
+    )
+    args = parser.parse_args()
+    print(machine())
+    for backend in ["sqlite", "postgres"] if args.backend == "both" else [args.backend]:
+        print(f"-- {backend}", flush=True)
+        bench_backend(backend, args)
     return 0
 
 

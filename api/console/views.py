@@ -25,6 +25,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from api.console import accounts, charts, kpis, live, service
+from api.console import conversation as conversation_view
 from api.console.accounts import SignedIn
 from api.db import begin_write, utcnow
 from api.deps import DbSession
@@ -40,7 +41,7 @@ from api.ops.tickets import service as tickets
 from api.ops.tickets.models import Ticket
 from api.ops.tickets.service import Priority, TicketStatus
 from api.settings import get_settings
-from opsdesk_ids import parse_row_id
+from opsdesk_ids import MAX_ROW_ID, parse_row_id
 
 HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
@@ -523,7 +524,7 @@ def hand_back(
     conversations.set_mode(
         db_session=db, conversation_id=conversation.id, mode="bot", actor=me.email
     )
-    ticket = service.ticket_of(db_session=db, conversation_id=conversation.id)
+    ticket = conversation_view.ticket_of(db_session=db, conversation_id=conversation.id)
     if ticket is not None and ticket.status not in (TicketStatus.resolved, TicketStatus.pending):
         tickets.snooze(db_session=db, ticket=ticket, actor=me.email, until=None)
     db.commit()
@@ -547,24 +548,31 @@ def conversation_page(
     me: Me,
     notice: str = "",
     error: str = "",
+    before: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
 ) -> HTMLResponse:
+    """The newest turns (or, without the script, those `before` a turn), the header and the
+    context panel."""
     conversation = conversations.get(db_session=db, conversation_id=conversation_id[:120])
     if conversation is None:
         return _page(
             request, "refused.html", status_code=404, reason="No such conversation.", me=me
         )
-    page = service.conversation_page(db_session=db, conversation=conversation)
+    page = conversation_view.conversation_page(
+        db_session=db, conversation=conversation, before_id=before
+    )
     return _page(
         request,
         "conversation.html",
         me=me,
         page=page,
-        canned=service.canned_responses(page, me.first_name),
-        priorities=service.PRIORITIES,
+        head=page.head,
+        canned=conversation_view.canned_responses(page, me.first_name),
+        priorities=conversation_view.PRIORITIES,
         snooze_choices=list(SNOOZE_CHOICES),
         notice=notice[:200],
         error=error[:300],
-        last_id=page.messages[-1].id if page.messages else 0,
+        older_window=before is not None,
+        customer_left=get_hub().customer_gone(conversation.id),
     )
 
 
@@ -574,13 +582,39 @@ def conversation_messages(
     request: Request,
     db: DbSession,
     me: Me,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_ROW_ID)] = 0,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
 ) -> HTMLResponse:
-    """The turns after `after`, as transcript rows for the page to append."""
-    messages = service.transcript(
-        db_session=db, conversation_id=conversation_id[:120], after_id=after
+    """Transcript rows for the page: the turns after `after` to append, or one page of the
+    turns `before` a turn to put above the others (with the next "Earlier messages")."""
+    cid = conversation_id[:120]
+    if before is not None:
+        older = conversation_view.transcript_before(
+            db_session=db, conversation_id=cid, before_id=before
+        )
+        return _page(
+            request,
+            "_messages.html",
+            messages=older.messages,
+            me=me,
+            conversation_id=cid,
+            earlier_before=older.first_id if older.earlier else None,
+        )
+    messages = conversation_view.transcript_after(
+        db_session=db, conversation_id=cid, after_id=after
     )
-    return _page(request, "_messages.html", messages=messages, me=me)
+    return _page(request, "_messages.html", messages=messages, me=me, conversation_id=cid)
+
+
+@router.get("/conversations/{conversation_id}/head", response_class=HTMLResponse)
+def conversation_head(conversation_id: str, request: Request, db: DbSession, me: Me) -> Response:
+    """The header (ticket status, priority, assignee, mode, actions), which the page swaps in
+    when the ticket changes."""
+    conversation = conversations.get(db_session=db, conversation_id=conversation_id[:120])
+    if conversation is None:
+        return PlainTextResponse("No such conversation.", status_code=404)
+    head = conversation_view.head_of(db_session=db, conversation=conversation)
+    return _page(request, "_conversation_head.html", me=me, head=head)
 
 
 @router.get("/conversations/{conversation_id}/events")
@@ -612,7 +646,7 @@ def reply(
         agent_name=me.first_name,
         actor=me.email,
     )
-    ticket = service.ticket_of(db_session=db, conversation_id=message.conversation_id)
+    ticket = conversation_view.ticket_of(db_session=db, conversation_id=message.conversation_id)
     if ticket is not None and ticket.status != TicketStatus.resolved and not ticket.assignee_id:
         tickets.update(db_session=db, ticket=ticket, actor=me.email, assignee_id=me.agent_id)
     db.commit()
@@ -633,7 +667,7 @@ def add_note(
     check_csrf(me, csrf_token)
     url = f"/console/conversations/{conversation_id[:120]}"
     begin_write(db)
-    ticket = service.ticket_of(db_session=db, conversation_id=conversation_id[:120])
+    ticket = conversation_view.ticket_of(db_session=db, conversation_id=conversation_id[:120])
     if ticket is None:
         return _back(url, request, error="This conversation has no ticket to note on.")
     if not text.strip():

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -43,6 +44,12 @@ MAX_TEXT_CHARS = 4000
 # server calls in the middle of a turn) keep the rest of the pool, and SQLite takes one
 # writer at a time anyway.
 DB_THREADS = 8
+# What the customer is doing, passed to listeners and never stored: `typing` at most once per
+# TYPING_EVERY_SECONDS per conversation, `left` and `back`.
+ACTIVITIES = ("typing", "left", "back")
+TYPING_EVERY_SECONDS = 2.0
+TYPING_REMEMBERED = 10_000
+GONE_REMEMBERED = 10_000
 
 Listener = Callable[[str, str, int | None], Awaitable[None]]
 T = TypeVar("T")
@@ -109,6 +116,8 @@ class Hub:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._background: set[asyncio.Task[Any]] = set()
         self._db_threads: anyio.CapacityLimiter | None = None
+        self._typing_at: dict[str, float] = {}  # conversation -> when `typing` was last told
+        self._gone: OrderedDict[str, None] = OrderedDict()  # conversations whose customer left
 
     # -- what channels call -------------------------------------------------------------
 
@@ -128,6 +137,7 @@ class Hub:
         async with self._store_locks.hold((message.channel, message.channel_key)):
             stored = await self._db(_store_inbound, message)
         if not stored.replayed:
+            self._typing_at.pop(stored.conversation_id, None)  # the next typing is news
             self._kick(stored.conversation_id)
             await self._notify("message", stored.conversation_id, stored.message_id)
         return stored
@@ -176,8 +186,47 @@ class Hub:
 
     def add_listener(self, listener: Listener) -> None:
         """`await listener(event, conversation_id, message_id)` after each stored message
-        (event `message`) and delivery (event `delivered`): the console's live view."""
+        (event `message`) and delivery (event `delivered`), and when the customer is typing,
+        has left or is back (`typing`, `left`, `back`, message_id None): the console's live
+        view."""
         self._listeners.append(listener)
+
+    async def customer_activity(self, conversation_id: str, activity: str) -> bool:
+        """A channel saw the customer typing, leaving or coming back: tell the listeners,
+        store nothing. `typing` is passed on at most once per TYPING_EVERY_SECONDS per
+        conversation, `back` only after a `left`; returns whether it was passed on."""
+        if activity not in ACTIVITIES:
+            raise ValueError(f"unknown activity {activity!r}")
+        if activity == "left":
+            self._gone[conversation_id] = None
+            self._gone.move_to_end(conversation_id)
+            while len(self._gone) > GONE_REMEMBERED:
+                self._gone.popitem(last=False)
+            self._typing_at.pop(conversation_id, None)
+        elif activity == "back":
+            if conversation_id not in self._gone:
+                return False
+            del self._gone[conversation_id]
+        else:
+            now = asyncio.get_running_loop().time()
+            last = self._typing_at.get(conversation_id)
+            if last is not None and now - last < TYPING_EVERY_SECONDS:
+                return False
+            if len(self._typing_at) >= TYPING_REMEMBERED:
+                self._typing_at = {
+                    c: at for c, at in self._typing_at.items() if now - at < TYPING_EVERY_SECONDS
+                }
+            self._typing_at[conversation_id] = now
+            if conversation_id in self._gone:  # typing again: back, without a word about it
+                del self._gone[conversation_id]
+                await self._notify("back", conversation_id, None)
+        await self._notify(activity, conversation_id, None)
+        return True
+
+    def customer_gone(self, conversation_id: str) -> bool:
+        """Whether the customer's channel said they left and nothing since says they are back
+        (kept in this process only)."""
+        return conversation_id in self._gone
 
     # -- life cycle -----------------------------------------------------------------------
 

@@ -1,20 +1,30 @@
-"""The agent console in a real browser beside a customer in the storefront widget, against the
-real assistant: the customer asks for a person, the ticket appears live in the agent's open
-queue, the agent opens it (transcript, the bot's summary, the order panel), replies, the
-reply shows in the customer's widget, the agent resolves and the assistant answers again."""
+"""The agent console in a real browser beside a customer in the storefront widget.
+
+Against the real assistant: the customer asks for a person, the ticket appears live in the
+agent's open queue, the agent opens it (transcript, the bot's summary, the order panel),
+replies, the reply shows in the customer's widget, the agent resolves and the assistant
+answers again.
+
+With the assistant away (the api alone, so no trained model is needed): two agents have the
+customer's conversation open; the first sees the customer typing in the widget, the second
+agent's status and priority changes in its header without a reload, the customer's message
+live, and the customer leaving the chat."""
 
 from __future__ import annotations
 
 import json
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import REPLY_TIMEOUT_MS, ChatWidget, save_screenshot
 from tests.browser.test_storefront_chat import QUESTION, tracking_number
+from tests.conftest import Store, drop_store, free_port, new_store, start_api, stop_api
 from tests.e2e.conftest import Stack
 
 AGENT_EMAIL = "alex@fernhill.example"
@@ -173,3 +183,103 @@ def test_a_handoff_from_the_widget_is_answered_and_resolved_in_the_console(
         save_screenshot(console, "console-kpis.png", full_page=True)
     finally:
         agent_context.close()
+
+
+# -- with the assistant away ----------------------------------------------------------------
+
+ADMIN_EMAIL = "admin@fernhill.example"
+
+
+@pytest.fixture(scope="module")
+def quiet_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """The api alone on a fresh SQLite store; nothing answers for the assistant, so the hub
+    offers a person and opens the ticket itself."""
+    store = new_store("sqlite", tmp_path_factory.mktemp("console-live"))
+    store.settings = {
+        "OPSDESK_RASA_URL": f"http://127.0.0.1:{free_port()}",
+        "OPSDESK_RASA_TIMEOUT_SECONDS": "2",
+    }
+    start_api(store)
+    yield store
+    stop_api(store)
+    drop_store(store)
+
+
+def sign_in_as(page: Page, store: Store, email: str, password_key: str) -> None:
+    password = json.loads((store.var_dir / "secrets.json").read_text())[password_key]
+    page.goto("/console/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{store.base_url}/console")
+
+
+def test_the_agent_sees_the_customer_typing_a_colleagues_changes_and_the_customer_leaving(
+    browser: Browser, quiet_api: Store
+) -> None:
+    base = quiet_api.base_url
+    shopper = browser.new_context(base_url=base)
+    alex_context = browser.new_context(base_url=base, viewport=LAPTOP)
+    morgan_context = browser.new_context(base_url=base, viewport=LAPTOP)
+    try:
+        # The customer asks for a person; the assistant is away, so the hub opens the ticket.
+        widget = ChatWidget(shopper.new_page())
+        widget.page.goto("/")
+        widget.open()
+        person = widget.replies.filter(has_text="Talk to a person")
+        expect(person).to_be_visible(timeout=REPLY_TIMEOUT_MS)
+        person.click()
+        expect(widget.log).to_contain_text("support team", timeout=REPLY_TIMEOUT_MS)
+        with quiet_api.client("agent") as api:
+            listed = api.get("/api/v1/conversations", params={"channel": "socketio"}).json()
+        conversation_id = next(
+            c["id"] for c in listed["items"] if c["channel_key"] == widget.session_id()
+        )
+        path = f"/console/conversations/{conversation_id}"
+
+        alex = alex_context.new_page()
+        sign_in_as(alex, quiet_api, AGENT_EMAIL, "agent_password")
+        alex.goto(path)
+        expect(alex.locator("[data-live-state]")).to_have_text("Live")
+        expect(alex.locator("[data-head-status]")).to_have_text("open")
+        alex.evaluate("window.__sameDocument = true")  # gone if the page reloads
+        morgan = morgan_context.new_page()
+        sign_in_as(morgan, quiet_api, ADMIN_EMAIL, "admin_password")
+        morgan.goto(path)
+
+        # The customer writes (not sent yet): Alex sees it, and nothing is stored for it.
+        presence = alex.locator("#customer-presence")
+        widget.input.press_sequentially("Is anyone th", delay=60)
+        expect(presence).to_have_text("Customer is typing…", timeout=5_000)
+
+        # Morgan sets the ticket pending, then urgent: Alex's header follows without a reload.
+        morgan.locator("form[action$='/pending'] button").click()
+        expect(morgan.locator(".flash--ok")).to_contain_text("Pending")
+        expect(alex.locator("[data-head-status]")).to_have_text("pending", timeout=5_000)
+        morgan.locator("form[action$='/priority'] select").select_option("urgent")
+        morgan.locator("form[action$='/priority'] button").click()
+        expect(alex.locator("[data-head-priority]")).to_have_text("urgent", timeout=5_000)
+        expect(alex.locator("form[action$='/priority'] select")).to_have_value("urgent")
+        expect(alex.locator("[data-head-announce]")).to_contain_text("urgent priority")
+        assert alex.evaluate("window.__sameDocument") is True
+
+        # The message arrives live and the typing line gives way to it.
+        widget.input.press_sequentially("ere?", delay=60)
+        widget.input.press("Enter")
+        expect(alex.locator("#transcript .msg--customer .msg-text").last).to_have_text(
+            "Is anyone there?"
+        )
+        expect(presence).to_have_text("")
+        stored = quiet_api.scalar(
+            "SELECT count(*) FROM messages WHERE conversation_id = :c AND text LIKE 'Is any%'",
+            c=conversation_id,
+        )
+        assert stored == 1  # the message once; the typing never
+
+        # The customer closes the tab: after a reload's grace, Alex is told they left.
+        widget.page.close()
+        expect(presence).to_have_text("Customer left the chat", timeout=15_000)
+        assert alex.evaluate("window.__sameDocument") is True
+    finally:
+        for context in (shopper, alex_context, morgan_context):
+            context.close()

@@ -19,8 +19,8 @@
   function listen(url, handlers) {
     var state = $("[data-live-state]");
     var source = new EventSource(url);
-    source.onopen = function () { if (state) { state.textContent = "Live"; state.classList.remove("is-off"); } };
-    source.onerror = function () { if (state) { state.textContent = "Reconnecting…"; state.classList.add("is-off"); } };
+    source.onopen = function () { if (state) { state.hidden = false; state.textContent = "Live"; state.classList.remove("is-off"); } };
+    source.onerror = function () { if (state) { state.hidden = false; state.textContent = "Reconnecting…"; state.classList.add("is-off"); } };
     Object.keys(handlers).forEach(function (name) { source.addEventListener(name, handlers[name]); });
     window.addEventListener("pagehide", function () { source.close(); });
     return source;
@@ -79,7 +79,8 @@
   function scrollToEnd() { if (transcript) { transcript.scrollTop = transcript.scrollHeight; } }
 
   function loadMessages() {
-    if (!transcript) { return; }
+    // An older window of the transcript (opened without the script) is not appended to.
+    if (!transcript || transcript.hasAttribute("data-older-window")) { return; }
     // Re-read rows still waiting (pending, queued) so their state follows the delivery.
     var after = Number(transcript.dataset.after || 0);
     $all(".state--pending, .state--queued", transcript).forEach(function (el) {
@@ -94,7 +95,11 @@
         var nearEnd = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 80;
         $all("li[data-message]", box).forEach(function (li) {
           var old = $('li[data-message="' + li.dataset.message + '"]', transcript);
-          if (old) { old.replaceWith(li); } else { transcript.appendChild(li); li.classList.add("is-new"); }
+          if (old) { old.replaceWith(li); } else {
+            transcript.appendChild(li);
+            li.classList.add("is-new");
+            if (li.classList.contains("msg--customer")) { setPresence(""); }
+          }
           if (Number(li.dataset.message) > Number(transcript.dataset.after || 0)) { transcript.dataset.after = li.dataset.message; }
         });
         if (nearEnd) { scrollToEnd(); }
@@ -102,9 +107,114 @@
       .catch(function () {});
   }
 
+  // "Earlier messages": the page of turns before the first shown goes above it, where it was
+  // (the reading position stays), without the live log announcing old turns as new ones.
+  function loadEarlier(link) {
+    var item = link.closest("[data-earlier-item]");
+    link.setAttribute("aria-disabled", "true");
+    fetch(link.dataset.earlier, { headers: { "x-console-fetch": "1" }, credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+      .then(function (html) {
+        var box = document.createElement("ol");
+        box.innerHTML = html;
+        var height = transcript.scrollHeight, top = transcript.scrollTop;
+        transcript.setAttribute("aria-live", "off");
+        var first = null;
+        $all("li", box).forEach(function (li) {
+          if (li.dataset.message && $('li[data-message="' + li.dataset.message + '"]', transcript)) { return; }
+          transcript.insertBefore(li, item);
+          if (!first && li.dataset.message) { first = li; }
+        });
+        item.remove();
+        transcript.scrollTop = top + (transcript.scrollHeight - height);
+        setTimeout(function () { transcript.setAttribute("aria-live", "polite"); }, 0);
+        var next = $("[data-earlier]", transcript);
+        var target = next || first;
+        if (target) {
+          if (!next) { target.setAttribute("tabindex", "-1"); }
+          target.focus({ preventScroll: true });
+        }
+      })
+      .catch(function () { link.removeAttribute("aria-disabled"); });
+  }
+
+  // -- the header and the customer's presence ---------------------------------------------
+  var presence = $("#customer-presence");
+  var typingTimer = null;
+  var TYPING_SHOWN_MS = 6000;  // the widget repeats "typing" every 2 s while the customer writes
+
+  function setPresence(state) {
+    if (!presence) { return; }
+    clearTimeout(typingTimer);
+    if (state === "typing") { typingTimer = setTimeout(function () { setPresence(""); }, TYPING_SHOWN_MS); }
+    if (presence.dataset.presence === state) { return; }  // the same news is not announced again
+    presence.dataset.presence = state;
+    presence.textContent = state === "typing" ? "Customer is typing…" : state === "left" ? "Customer left the chat" : "";
+  }
+
+  var headLoading = null;
+  function refreshHead() {
+    var head = $("#conv-head");
+    if (!head) { return; }
+    if (headLoading) { headLoading.again = true; return; }
+    headLoading = { again: false };
+    fetch(head.dataset.headUrl, { headers: { "x-console-fetch": "1" }, credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+      .then(function (html) {
+        var box = document.createElement("div");
+        box.innerHTML = html;
+        var fresh = $("#conv-head", box);
+        var old = $("#conv-head");
+        if (!fresh || !old) { return; }
+        var focused = old.contains(document.activeElement) && document.activeElement.form;
+        var action = focused ? focused.getAttribute("action") : null;
+        var changed = ["status", "priority", "assignee"].some(function (k) { return fresh.dataset[k] !== old.dataset[k]; });
+        old.replaceWith(fresh);
+        if (action) {
+          var again = $('form[action="' + action + '"] button', fresh);
+          if (again) { again.focus(); }
+        }
+        if (changed) {
+          syncControls(fresh);
+          var say = $("[data-head-announce]");
+          if (say) {
+            say.textContent = "Ticket #" + fresh.dataset.ticketId + " is now " + fresh.dataset.status +
+              ", " + fresh.dataset.priority + " priority, " + fresh.dataset.assigneeName + ".";
+          }
+        }
+      })
+      .catch(function () {})
+      .then(function () {
+        var again = headLoading && headLoading.again;
+        headLoading = null;
+        if (again) { refreshHead(); }
+      });
+  }
+
+  // The context panel's priority and assignee fields follow the ticket, unless the agent is
+  // changing one of them right now.
+  function syncControls(head) {
+    [["priority", head.dataset.priority], ["assignee_id", head.dataset.assignee]].forEach(function (pair) {
+      var field = $('.ticket-controls select[name="' + pair[0] + '"]');
+      if (field && field !== document.activeElement && pair[1] !== undefined) { field.value = pair[1]; }
+    });
+  }
+
   if (transcript) {
     scrollToEnd();
-    listen(transcript.dataset.events, { message: loadMessages });
+    transcript.addEventListener("click", function (event) {
+      var link = event.target.closest && event.target.closest("a[data-earlier]");
+      if (!link) { return; }
+      event.preventDefault();
+      if (link.getAttribute("aria-disabled") !== "true") { loadEarlier(link); }
+    });
+    listen(transcript.dataset.events, {
+      message: loadMessages,
+      ticket: refreshHead,
+      typing: function () { setPresence("typing"); },
+      left: function () { setPresence("left"); },
+      back: function () { if (presence.dataset.presence === "left") { setPresence(""); } }
+    });
   }
 
   // Forms marked data-fetch-form post without leaving the page (the reply box).

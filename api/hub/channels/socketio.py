@@ -5,11 +5,18 @@ A session id is the channel key of one conversation: a browser that sends its st
 session id back in `session_request` (after a reload or a reconnect) resumes that
 conversation, and every socket of the session joins a room named after it, where the
 assistant's and a person's replies are emitted live. Messages that found nobody in the room
-stay pending and are emitted when the session comes back."""
+stay pending and are emitted when the session comes back.
+
+Beyond Rasa's protocol, the OpsDesk widget sends `user_typing` while the customer writes; when
+the last socket of a session is gone for LEFT_AFTER_SECONDS the customer has left, and a
+session that comes back after that is back. The hub passes these to the console and stores
+none of them."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -27,6 +34,13 @@ CHANNEL = "socketio"
 NAMESPACE = "/"
 MAX_SESSION_ID = 200
 MAX_TEXT = 4000
+# One socket's `user_typing` is looked at once per this many seconds at most (the hub then
+# passes on one per conversation per TYPING_EVERY_SECONDS).
+TYPING_EVERY_SECONDS = 2.0
+# A reload or a move to another page of the shop reconnects well within this: only a session
+# with no socket for this long has left.
+LEFT_AFTER_SECONDS = 5.0
+_left_checks: set[asyncio.Task[None]] = set()
 
 # No origin check, as Rasa's own channel: the widget is embedded in the store's pages,
 # wherever they are served from.
@@ -109,6 +123,26 @@ async def _join(sid: str, session_id: str) -> None:
     await sio.save_session(sid, {"session_id": session_id}, namespace=NAMESPACE)
 
 
+async def _conversation_for(sid: str) -> str | None:
+    """The conversation of the socket's session (read once, then kept in the socket's session;
+    none before the customer's first message)."""
+    session = await sio.get_session(sid, namespace=NAMESPACE)
+    conversation_id = session.get("conversation_id")
+    session_id = session.get("session_id")
+    if conversation_id or not session_id:
+        return conversation_id
+    conversation_id = await run_in_threadpool(_conversation_of, session_id)
+    if conversation_id:
+        await _remember_conversation(sid, session_id, conversation_id)
+    return conversation_id
+
+
+async def _remember_conversation(sid: str, session_id: str, conversation_id: str) -> None:
+    async with sio.session(sid, namespace=NAMESPACE) as session:
+        if session.get("session_id") == session_id:
+            session["conversation_id"] = conversation_id
+
+
 @sio.on("session_request")
 async def session_request(sid: str, data: Any) -> None:
     requested = _valid_session_id(data.get("session_id")) if isinstance(data, dict) else None
@@ -116,8 +150,9 @@ async def session_request(sid: str, data: Any) -> None:
     await _join(sid, session_id)
     await sio.emit("session_confirm", session_id, room=sid, namespace=NAMESPACE)
     if requested:
-        conversation_id = await run_in_threadpool(_conversation_of, session_id)
+        conversation_id = await _conversation_for(sid)
         if conversation_id:
+            await get_hub().customer_activity(conversation_id, "back")
             await get_hub().redeliver(conversation_id)
 
 
@@ -146,4 +181,41 @@ async def user_uttered(sid: str, data: Any) -> dict[str, Any] | None:
             metadata={"customer_name": str(name)[:120]} if name else {},
         )
     )
+    if (await sio.get_session(sid, namespace=NAMESPACE)).get("conversation_id") is None:
+        await _remember_conversation(sid, session_id, stored.conversation_id)
     return {"message_id": stored.message_id}
+
+
+@sio.on("user_typing")
+async def user_typing(sid: str, data: Any = None) -> None:
+    """The customer is writing in the widget's box (the OpsDesk widget sends this at most
+    every 2 s while the text changes; stock widgets send nothing). Passed to the console
+    through the hub, never stored."""
+    async with sio.session(sid, namespace=NAMESPACE) as session:
+        now = time.monotonic()
+        if now - float(session.get("typing_at", float("-inf"))) < TYPING_EVERY_SECONDS:
+            return
+        session["typing_at"] = now
+    conversation_id = await _conversation_for(sid)
+    if conversation_id:
+        await get_hub().customer_activity(conversation_id, "typing")
+
+
+@sio.on("disconnect")
+async def disconnect(sid: str, reason: Any = None) -> None:
+    """A socket went away: if its session has no other socket LEFT_AFTER_SECONDS later, the
+    customer left the chat."""
+    session = await sio.get_session(sid, namespace=NAMESPACE)
+    session_id = session.get("session_id")
+    conversation_id = session.get("conversation_id")
+    if not session_id or not conversation_id:
+        return  # nothing written yet: nobody follows this conversation
+    task = asyncio.ensure_future(_left_if_still_away(session_id, conversation_id))
+    _left_checks.add(task)
+    task.add_done_callback(_left_checks.discard)
+
+
+async def _left_if_still_away(session_id: str, conversation_id: str) -> None:
+    await asyncio.sleep(LEFT_AFTER_SECONDS)
+    if not _listening(session_id):
+        await get_hub().customer_activity(conversation_id, "left")

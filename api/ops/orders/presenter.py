@@ -9,7 +9,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from api.ops.audit.models import AuditEntry
@@ -93,6 +93,12 @@ def order_by_number_sql(dialect: str) -> str:
 @cache
 def order_by_id_sql(dialect: str) -> str:
     return _order_json_sql(dialect).format(where="o.id = :order_id")
+
+
+@cache
+def orders_by_ids_sql(dialect: str) -> str:
+    """The documents of several orders (`:order_ids`, expanding), one row each."""
+    return _order_json_sql(dialect).format(where="o.id IN :order_ids")
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,6 +298,21 @@ def read_by_number(db_session: Session, number: int) -> OrderData | None:
 def read_by_id(db_session: Session, order_id: int) -> OrderData | None:
     sql = order_by_id_sql(db_session.get_bind().dialect.name)
     return parse(db_session.execute(text(sql), {"order_id": order_id}).scalar())
+
+
+def read_by_ids(db_session: Session, order_ids: list[int]) -> dict[int, OrderData]:
+    """Several orders with one statement, by id (an id with no order is left out)."""
+    if not order_ids:
+        return {}
+    sql = text(orders_by_ids_sql(db_session.get_bind().dialect.name)).bindparams(
+        bindparam("order_ids", expanding=True)
+    )
+    found = {}
+    for raw in db_session.execute(sql, {"order_ids": list(order_ids)}).scalars():
+        data = parse(raw)
+        if data is not None:
+            found[data.head.id] = data
+    return found
 
 
 def order_document(db_session: Session, order: Order, *, full: bool) -> dict[str, Any]:

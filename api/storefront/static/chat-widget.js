@@ -16,6 +16,8 @@
   // No answer this long after the customer wrote: ask whether a person owns the conversation
   // (then the assistant is silent on purpose, and the widget says who will answer).
   var MODE_CHECK_MS = 4000;
+  // While the customer writes, tell the hub at most this often (the team sees "typing").
+  var TYPING_SIGNAL_MS = 2000;
   var URL_PATTERN = /(https?:\/\/[^\s<>"]+)/g;
 
   var $ = function (id) { return document.getElementById(id); };
@@ -40,6 +42,7 @@
     lastAuthorKey: null,
     typingTimer: null,
     modeTimer: null,
+    typingSentAt: 0,
     painted: false
   };
 
@@ -374,10 +377,18 @@
       event.preventDefault(); first.focus();
     }
   });
+  input.addEventListener("input", function () {
+    // Not part of Rasa's protocol: the hub passes it to the team's console, stores nothing.
+    var now = Date.now();
+    if (!state.confirmed || !input.value.trim() || now - state.typingSentAt < TYPING_SIGNAL_MS) return;
+    state.typingSentAt = now;
+    state.socket.emit("user_typing", { session_id: state.sessionId });
+  });
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var text = input.value;
     input.value = "";
+    state.typingSentAt = 0;
     send(text);
   });
 
