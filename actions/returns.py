@@ -277,6 +277,8 @@ class ValidateReturnForm(VerifiedFormValidation):
         if not value:
             return {"return_items": None}
         number = order_slots_known(tracker)
+        if number is None:  # the form asks for the order first; nothing to check without it
+            return {"return_items": None}
         answer = await self.client.return_eligibility(
             number,
             [{"sku": i["sku"], "quantity": int(i["quantity"])} for i in value],
