@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
+from actions import history
+
 if TYPE_CHECKING:
     from rasa_sdk import Tracker
 
@@ -82,7 +84,7 @@ def request_id_for_turn(tracker: Tracker) -> str:
     of the sender id (shared by all turns of the conversation), the number of the customer's
     message in the session, and a hash of that message's id. Every action run for one
     message derives the same id."""
-    user_events = [e for e in tracker.events if e.get("event") == "user"]
+    user_events = history.user_events(tracker)
     latest = user_events[-1] if user_events else {}
     given = (latest.get("metadata") or {}).get("request_id")
     if isinstance(given, str) and _SANE_REQUEST_ID.fullmatch(given):

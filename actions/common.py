@@ -19,6 +19,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.api_client import ApiUnavailable, OpsApiClient, bind_turn, get_client
+from actions.history import user_events
 
 logger = logging.getLogger(__name__)
 
@@ -87,11 +88,10 @@ def question_text(tracker: Tracker) -> str:
     text = latest_text(tracker)
     if not text.startswith("/"):
         return text
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            earlier = event.get("text") or ""
-            if earlier and not earlier.startswith("/"):
-                return earlier
+    for event in reversed(user_events(tracker)):
+        earlier = event.get("text") or ""
+        if earlier and not earlier.startswith("/"):
+            return earlier
     return ""
 
 

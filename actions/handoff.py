@@ -14,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.api_client import ApiError, bind_turn, get_client
 from actions.common import SUPPORT_EMAIL, latest_intent, line_label
+from actions.history import latest_user_event, previous_turn_ran, user_events
 
 logger = logging.getLogger(__name__)
 
@@ -52,9 +53,7 @@ def handoff_reason(tracker: Tracker, reason: str | None = None) -> tuple[str, st
 
 def _intent_trail(tracker: Tracker) -> list[str]:
     trail: list[str] = []
-    for event in tracker.events:
-        if event.get("event") != "user":
-            continue
+    for event in user_events(tracker):
         name = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
         if name and (not trail or trail[-1] != name):
             trail.append(name)
@@ -93,20 +92,16 @@ def conversation_summary(tracker: Tracker, reason: str) -> str:
     return "\n".join(lines)
 
 
-def _latest_user_event(tracker: Tracker) -> dict[str, Any]:
-    return next((e for e in reversed(tracker.events) if e.get("event") == "user"), {})
-
-
 def _channel(tracker: Tracker) -> str:
     """The hub may name the customer's channel in the message metadata."""
-    metadata = _latest_user_event(tracker).get("metadata") or {}
+    metadata = latest_user_event(tracker).get("metadata") or {}
     channel = metadata.get("channel") or tracker.get_latest_input_channel()
     return str(channel or "web")[:20]
 
 
 def _ticket_key(tracker: Tracker, reason: str) -> str:
     """One ticket per customer turn: a retried action doesn't queue the customer twice."""
-    user = _latest_user_event(tracker)
+    user = latest_user_event(tracker)
     seed = f"{tracker.sender_id}|{user.get('timestamp')}|{reason}"
     return "opsdesk-ticket-" + hashlib.sha256(seed.encode()).hexdigest()[:40]
 
@@ -174,19 +169,7 @@ class ActionDeclineHandoff(Action):
 
 def _previous_turn_was_fallback(tracker: Tracker) -> bool:
     """Did the bot answer the customer's previous message with the fallback too?"""
-    users_seen = 0
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            users_seen += 1
-            if users_seen == 2:
-                return False
-        elif (
-            users_seen == 1
-            and event.get("event") == "action"
-            and event.get("name") == "action_fallback"
-        ):
-            return True
-    return False
+    return previous_turn_ran(tracker, "action_fallback")
 
 
 # What the customer may have meant, in their words: the intents a "Did you mean" offers.

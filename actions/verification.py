@@ -36,12 +36,9 @@ from actions.common import (
     offer_was_made,
     parse_contact,
 )
-from opsdesk_ids import (
-    canonical_order_number,
-    canonical_rma_number,
-    find_order_number,
-    find_rma_number,
-)
+from actions.history import last_user_index, value_before_latest_message
+from actions.order_entities import sort_out_numbers, undo_misread_order_number
+from opsdesk_ids import canonical_order_number, find_order_number
 
 logger = logging.getLogger(__name__)
 
@@ -78,9 +75,7 @@ class VerifiedFormValidation(FormValidationAction, ABC):
     def was_active_before(self, tracker: Tracker) -> bool:
         """Was the form already running when the latest message came in? (Rasa marks the
         form active in the tracker it sends even on the call that activates it.)"""
-        last_user = max(
-            (i for i, e in enumerate(tracker.events) if e.get("event") == "user"), default=0
-        )
+        last_user = last_user_index(tracker, default=0)
         loop = None
         for event in tracker.events[:last_user]:
             if event.get("event") == "active_loop":
@@ -115,8 +110,8 @@ class VerifiedFormValidation(FormValidationAction, ABC):
     ) -> list[EventType]:
         bind_turn(tracker)
         try:
-            events: list[EventType] = self.undo_misread_order_number(tracker)
-            events += self.sort_out_numbers(tracker)
+            events: list[EventType] = undo_misread_order_number(tracker)
+            events += sort_out_numbers(tracker)
             tracker.add_slots(events)
             if not self.was_active_before(tracker):
                 activation = await self.on_activation(dispatcher, tracker)
@@ -138,46 +133,6 @@ class VerifiedFormValidation(FormValidationAction, ABC):
         # Whenever a person was offered, the form stops here and the offer stands.
         if offer_was_made(events):
             events.append(SlotSet(REQUESTED_SLOT, None))
-        return events
-
-    @staticmethod
-    def undo_misread_order_number(tracker: Tracker) -> list[EventType]:
-        """ "RMA-000005": the NLU may also take the return number's digits for an order
-        number; put back the order number the conversation had."""
-        rma = find_rma_number(latest_text(tracker))
-        if rma and canonical_rma_number(tracker.get_slot("order_number")) == rma:
-            return [SlotSet("order_number", _value_before_latest_message(tracker, "order_number"))]
-        return []
-
-    @staticmethod
-    def sort_out_numbers(tracker: Tracker) -> list[EventType]:
-        """ "order 10003, 94110": Rasa fills the slot with the last number; the order number
-        is the first, and a bare number after it is the ZIP code the customer added."""
-        spans = sorted(
-            (
-                e
-                for e in tracker.latest_message.get("entities") or []
-                if e.get("entity") == "order_number"
-            ),
-            key=lambda e: e.get("start") or 0,
-        )
-        seen: list[dict[str, Any]] = []
-        for entity in spans:
-            if canonical_order_number(entity.get("value")) not in [
-                canonical_order_number(e.get("value")) for e in seen
-            ]:
-                seen.append(entity)
-        if len(seen) < 2:
-            return []
-        first, second = seen[0], seen[1]
-        events: list[EventType] = [
-            SlotSet("order_number", canonical_order_number(first.get("value")))
-        ]
-        text = latest_text(tracker)
-        between = text[first.get("end") or 0 : second.get("start") or 0].lower()
-        postal = find_postal_code(str(second.get("value")))
-        if postal and not re.search(r"order|#|and|or", between) and not find_email(text):
-            events.append(SlotSet("order_contact", postal))
         return events
 
     async def on_activation(
@@ -246,7 +201,7 @@ class VerifiedFormValidation(FormValidationAction, ABC):
         if value is None:
             return {"order_number": None}
         number = canonical_order_number(value)
-        previous = _value_before_latest_message(tracker, "order_number")
+        previous = value_before_latest_message(tracker, "order_number")
         text = latest_text(tracker)
         postal = find_postal_code(text)
         if (
@@ -373,34 +328,6 @@ class VerifiedFormValidation(FormValidationAction, ABC):
             SlotSet(kind, contact),
             SlotSet("order_can_cancel", bool(order.get("can_cancel"))),
         ]
-
-
-def set_this_turn(tracker: Tracker, slot: str) -> bool:
-    """Did the customer's latest message set the slot? (Rasa's slot extraction right after
-    the message, not the form's re-sent candidates, which come after the form's action.)"""
-    last_user = max(
-        (i for i, e in enumerate(tracker.events) if e.get("event") == "user"), default=-1
-    )
-    for event in tracker.events[last_user + 1 :]:
-        if event.get("event") == "action":
-            return False
-        if event.get("event") == "slot" and event.get("name") == slot:
-            return True
-    return False
-
-
-def _value_before_latest_message(tracker: Tracker, slot: str) -> Any | None:
-    """The slot's value before the customer's latest message changed it."""
-    last_user = max(
-        (i for i, e in enumerate(tracker.events) if e.get("event") == "user"), default=None
-    )
-    if last_user is None:
-        return tracker.get_slot(slot)
-    value = None
-    for event in tracker.events[:last_user]:
-        if event.get("event") == "slot" and event.get("name") == slot:
-            value = event.get("value")
-    return value
 
 
 def order_slots_known(tracker: Tracker) -> str | None:

@@ -22,6 +22,7 @@ from actions.common import (
     variant_label,
     verified_order_view,
 )
+from actions.history import set_this_turn
 from actions.returns.parsing import (
     ALL_RE,
     RESOLUTION_TITLES,
@@ -35,12 +36,7 @@ from actions.returns.parsing import (
 )
 from actions.returns.shared import RETURN_SLOTS, exchange_choices, proof
 from actions.returns.wording import RESOLUTION_WORDS
-from actions.verification import (
-    ORDER_SLOTS,
-    VerifiedFormValidation,
-    order_slots_known,
-    set_this_turn,
-)
+from actions.verification import ORDER_SLOTS, VerifiedFormValidation, order_slots_known
 from opsdesk_ids import canonical_sku
 
 
