@@ -83,6 +83,16 @@ def pg_database() -> Iterator[str]:
         drop_test_database(url)
 
 
+def alive(pid: int) -> bool:
+    """Is the process running (a zombie, exited but not yet reaped, is not)?"""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split(")")[-1].split()[0] != "Z"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

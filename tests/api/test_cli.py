@@ -7,9 +7,8 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-from tests.conftest import REPO
+from tests.conftest import REPO, alive
 
 SUPERVISOR = """
 import subprocess, sys
@@ -23,16 +22,6 @@ children = {
 pids = " ".join(str(p.pid) for p in children.values())
 sys.exit(supervise(children, on_ready=lambda: print(pids, flush=True)))
 """
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie (exited, not yet reaped by its parent) counts as gone.
-    stat = Path(f"/proc/{pid}/stat")
-    return stat.exists() and stat.read_text().split(")")[-1].split()[0] != "Z"
 
 
 def start_supervisor() -> tuple[subprocess.Popen, list[int]]:

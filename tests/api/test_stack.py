@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 import time
@@ -11,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from api import stack
-from tests.conftest import free_port
+from tests.conftest import alive, free_port
 
 # Not listening for a moment, then 503 for a moment, then 200 on /healthz (404 elsewhere).
 SLOW_SERVER = """
@@ -48,16 +47,6 @@ signal.signal(signal.SIGTERM, signal.SIG_IGN)
 print("ignoring SIGTERM", flush=True)
 time.sleep(120)
 """
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie (exited, not yet reaped by its parent) counts as gone.
-    stat = Path(f"/proc/{pid}/stat")
-    return stat.exists() and stat.read_text().split(")")[-1].split()[0] != "Z"
 
 
 def gone(pid: int, seconds: float = 10) -> bool:
