@@ -24,9 +24,11 @@ $(NODE_STAMP): package.json package-lock.json
 setup: $(STAMP) $(NODE_STAMP)
 	bash scripts/setup-rasa-venv.sh
 
-# Debian's chromium for the browser tests (a no-op when installed).
+# Debian's chromium for the browser tests and dovecot for the email tests (no-ops when
+# installed).
 browser:
 	bash scripts/setup-browser.sh
+	bash scripts/setup-mail-server.sh
 
 up: setup
 	$(VENV)/bin/opsdesk up

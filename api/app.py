@@ -17,6 +17,7 @@ from api.console.views import install as install_console
 from api.db import get_engine
 from api.deps import MetricsReader
 from api.hub import get_hub
+from api.hub.channels.email.runtime import router as email_router
 from api.hub.channels.social.views import router as social_router
 from api.hub.install import install as install_hub
 from api.middleware import EdgeMiddleware
@@ -98,6 +99,7 @@ def create_app() -> FastAPI:
     app.include_router(storefront_router)  # GET /: the demo shop and its chat widget
     install_hub(app)  # /webhooks/rest/webhook and /socket.io/
     app.include_router(social_router)  # /webhooks/messenger|instagram|whatsapp|telegram
+    app.include_router(email_router)  # the email channel's outbox and mailbox poll
     install_console(app)  # /console: the agents' queue, conversations, actions and KPIs
 
     @app.get("/healthz", tags=["health"])

@@ -2,6 +2,13 @@
 
 from api.console.models import AgentSession, LoginFailure, TicketNote
 from api.db import Base
+from api.hub.channels.email.models import (
+    EmailQueued,
+    EmailRecord,
+    EmailThread,
+    MailboxState,
+    OutboxMail,
+)
 from api.ops.audit.models import AuditEntry
 from api.ops.auth.models import Agent, ApiKey
 from api.ops.catalog.models import Product, Variant
@@ -29,13 +36,18 @@ __all__ = [
     "Base",
     "Conversation",
     "Customer",
+    "EmailQueued",
+    "EmailRecord",
+    "EmailThread",
     "IdempotencyRecord",
     "InventoryLevel",
     "KbArticle",
     "LoginFailure",
     "Location",
+    "MailboxState",
     "Message",
     "Order",
+    "OutboxMail",
     "OrderLine",
     "Payment",
     "Product",

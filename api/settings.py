@@ -67,6 +67,31 @@ class Settings(BaseSettings):
     meta_graph_version: str = "21.0"
     whatsapp_token: str = ""
     whatsapp_phone_number_id: str = ""
+    # Email channel (api/hub/channels/email/): outbound is off until the SMTP relay and the
+    # From address are set, inbound until the mailbox is.
+    smtp_url: str = ""  # smtp://host:587 or smtps://host:465
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = True  # upgrade smtp:// with STARTTLS (refused relays fail, not send)
+    support_email: str = ""  # the From address, e.g. "Fernhill & Co. <help@fernhill.example>"
+    imap_url: str = ""  # imaps://host:993/INBOX or imap://host:143/INBOX
+    imap_user: str = ""
+    imap_password: str = ""
+    imap_poll_seconds: float = Field(default=30.0, gt=0)
+    # A mail above this is not read (its headers are): the agent finds it in the mailbox.
+    email_max_message_bytes: int = Field(default=10_000_000, gt=0)
+    # Attachments are listed (name, type, size); at most this many per mail.
+    email_max_attachments: int = Field(default=20, ge=0)
+    # Sending through the outbox: the first retry after this, doubled each time, at most
+    # email_retry_max_seconds apart; after email_max_attempts the reply is marked failed.
+    email_retry_base_seconds: float = Field(default=30.0, gt=0)
+    email_retry_max_seconds: float = Field(default=3600.0, gt=0)
+    email_max_attempts: int = Field(default=12, ge=1)
+    # Replies stored within this many seconds of each other go out as one mail.
+    email_batch_seconds: float = Field(default=2.0, ge=0)
+    # The assistant answers a first mail itself only when its intent is order_status with at
+    # least this confidence, an order number is in it and the sender's address is the order's.
+    email_bot_min_confidence: float = Field(default=0.7, ge=0, le=1)
     # "json" (one object per line) or "text"; empty: JSON unless stderr is a terminal.
     log_format: Literal["", "json", "text"] = ""
     # Bearer token a Prometheus scraper sends to GET /metrics (the admin key works too).

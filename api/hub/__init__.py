@@ -10,7 +10,13 @@ from __future__ import annotations
 from functools import lru_cache
 
 from api.hub.hub import Hub
-from api.hub.messages import ChannelSender, CustomerOffline, InboundMessage, OutboundMessage
+from api.hub.messages import (
+    ChannelSender,
+    CustomerOffline,
+    DeliveryQueued,
+    InboundMessage,
+    OutboundMessage,
+)
 
 
 @lru_cache
@@ -22,6 +28,7 @@ def get_hub() -> Hub:
 __all__ = [
     "ChannelSender",
     "CustomerOffline",
+    "DeliveryQueued",
     "Hub",
     "InboundMessage",
     "OutboundMessage",

@@ -22,7 +22,13 @@ import anyio
 from sqlalchemy.exc import IntegrityError
 
 from api.db import begin_write, session_scope, utcnow
-from api.hub.messages import ChannelSender, CustomerOffline, InboundMessage, OutboundMessage
+from api.hub.messages import (
+    ChannelSender,
+    CustomerOffline,
+    DeliveryQueued,
+    InboundMessage,
+    OutboundMessage,
+)
 from api.hub.rasa import GREET, RESTART, BotReply, RasaClient, RasaUnavailable
 from api.ops.conversations import service as conversations
 from api.ops.conversations.models import Conversation, Message
@@ -429,6 +435,8 @@ class Hub:
                 for outbound in pending:
                     try:
                         await sender.deliver(outbound)
+                    except DeliveryQueued:
+                        continue  # in the channel's outbox, which records the outcome
                     except CustomerOffline:
                         break  # kept pending; delivered when the customer is back
                     except Exception as exc:  # noqa: BLE001 - recorded on the message

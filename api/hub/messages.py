@@ -49,3 +49,9 @@ class ChannelSender(Protocol):
 class CustomerOffline(Exception):
     """Raised by a sender that cannot reach the customer right now (no open socket): the
     message stays pending and is delivered when the customer is back."""
+
+
+class DeliveryQueued(Exception):
+    """Raised by a sender that took the message into its own durable outbox (email): the
+    message stays pending, and the channel records `sent` or `failed` when the outbox is
+    done with it. Delivering it again is harmless: the outbox takes a message once."""
