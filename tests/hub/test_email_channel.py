@@ -9,10 +9,12 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
+import anyio
 import pytest
 
 from tests.conftest import drop_store, new_store, stop_api
 from tests.fakes.mail import Dovecot, SmtpRelay
+from tests.hub.chat_customer import ChatCustomer
 from tests.hub.email_support import (
     SUPPORT,
     EmailStore,
@@ -269,3 +271,58 @@ def test_nothing_is_lost_while_the_relay_refuses_or_is_away(mail: EmailStore) ->
     bodies = [text_part(m) for m in mail.mails_to(sender)]
     assert sum(b.count("Yes, we can gift wrap it.") for b in bodies) == 1
     assert sum(b.count("handwritten card") for b in bodies) == 1
+
+
+@pytest.mark.anyio
+async def test_a_reply_to_a_chat_customer_who_left_goes_by_email_and_their_answer_comes_back(
+    mail: EmailStore,
+) -> None:
+    customer = ChatCustomer(mail.store.base_url)
+    session_id = await customer.connect()
+    await customer.say("my parcel is late")
+    assert "echo" in (await customer.next())["text"]
+    conversation = wait_until(
+        "the chat conversation",
+        lambda: [c for c in mail.conversations("socketio") if c["channel_key"] == session_id],
+    )[0]
+    address = "sam.lee@example.com"
+    with mail.api("service") as service:  # the assistant's handoff, as the action server makes it
+        r = service.post(
+            "/api/v1/tickets",
+            json={
+                "conversation_id": conversation["id"],
+                "reason": "customer_request",
+                "summary": "Late parcel; the customer verified order 10002.",
+                "customer_email": address,
+            },
+        )
+        assert r.status_code == 201, r.text
+    await customer.sio.disconnect()  # the customer closes the tab
+    already = len(mail.mails_to(address))
+
+    mail.reply_in_console(conversation["id"], "Your parcel is with UPS and arrives Friday.")
+    # Within the 5 s grace the customer might still come back: the reply waits for them, then
+    # goes by email once they have left.
+    fresh = await anyio.to_thread.run_sync(
+        lambda: wait_until("the reply by email", lambda: mail.mails_to(address)[already:])
+    )
+    [sent] = fresh
+    assert "Your parcel is with UPS and arrives Friday." in text_part(sent)
+    assert sent["Subject"].startswith("Re: Your conversation with our support team [#OD-")
+    agent = [m for m in mail.transcript(conversation["id"]) if m["author"] == "agent"]
+    assert agent[0]["state"] == "sent"
+
+    mail.mailbox.deliver(
+        customer_mail(
+            address, f"Re: {sent['Subject']}", "Thank you!", in_reply_to=sent["Message-ID"]
+        )
+    )
+    await anyio.to_thread.run_sync(
+        lambda: wait_until(
+            "the answer in the chat's transcript",
+            lambda: any(
+                m["text"].startswith("Thank you!") for m in mail.transcript(conversation["id"])
+            ),
+        )
+    )
+    assert mail.conversation_with("Thank you!") is None  # no new email conversation

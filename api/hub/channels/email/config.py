@@ -4,6 +4,7 @@ says which at start, naming the missing variables and never a value."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parseaddr
 from urllib.parse import unquote, urlsplit
@@ -72,10 +73,20 @@ def support_address(settings: Settings) -> str:
     return parseaddr(settings.support_email)[1].lower()
 
 
+def _valid(read: Callable[[Settings], object], settings: Settings) -> bool:
+    try:
+        read(settings)
+    except EmailSettingError:
+        return False
+    return True
+
+
 def missing_outbound(settings: Settings) -> list[str]:
     missing = []
     if not settings.smtp_url.strip():
         missing.append("OPSDESK_SMTP_URL")
+    elif not _valid(smtp_relay, settings):
+        missing.append("a valid OPSDESK_SMTP_URL (smtp://host:port or smtps://host:port)")
     if "@" not in support_address(settings):
         missing.append("OPSDESK_SUPPORT_EMAIL")
     return missing
@@ -83,7 +94,9 @@ def missing_outbound(settings: Settings) -> list[str]:
 
 def missing_inbound(settings: Settings) -> list[str]:
     missing = [] if settings.imap_url.strip() else ["OPSDESK_IMAP_URL"]
-    if settings.imap_url.strip():
+    if settings.imap_url.strip() and not _valid(imap_mailbox, settings):
+        missing.append("a valid OPSDESK_IMAP_URL (imaps://host/INBOX or imap://host/INBOX)")
+    elif settings.imap_url.strip():
         mailbox = imap_mailbox(settings)
         if not mailbox.user:
             missing.append("OPSDESK_IMAP_USER")

@@ -132,21 +132,18 @@ async def email_channel(_app: FastAPI) -> AsyncIterator[None]:
     for line in config.status_lines(settings):
         log.info(line)
     tasks: list[asyncio.Task[Any]] = []
-    try:
-        if not config.missing_outbound(settings):
-            wake = asyncio.Event()
-            email = EmailSender(wake)
-            hub = get_hub()
-            hub.register_sender(config.CHANNEL, email)
-            hub.register_sender(
-                socketio.CHANNEL, ByEmailWhenGone(socketio.SocketIOSender(), email, hub)
-            )
-            hub.add_listener(_redeliver_when_left(hub))
-            tasks.append(asyncio.create_task(SendingLoop(settings, wake).run()))
-            if not config.missing_inbound(settings):
-                tasks.append(asyncio.create_task(poll_mailbox(settings)))
-    except config.EmailSettingError as exc:
-        log.error("channel email: off, %s", exc)
+    if not config.missing_outbound(settings):
+        wake = asyncio.Event()
+        email = EmailSender(wake)
+        hub = get_hub()
+        hub.register_sender(config.CHANNEL, email)
+        hub.register_sender(
+            socketio.CHANNEL, ByEmailWhenGone(socketio.SocketIOSender(), email, hub)
+        )
+        hub.add_listener(_redeliver_when_left(hub))
+        tasks.append(asyncio.create_task(SendingLoop(settings, wake).run()))
+        if not config.missing_inbound(settings):
+            tasks.append(asyncio.create_task(poll_mailbox(settings)))
     try:
         yield
     finally:
