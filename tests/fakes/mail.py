@@ -37,6 +37,14 @@ class _Keeper:
     def __init__(self, relay: SmtpRelay) -> None:
         self.relay = relay
 
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if address.lower() in self.relay.unknown_recipients:
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         if self.relay.refusing:
             self.relay.refused += 1
@@ -47,6 +55,7 @@ class _Keeper:
                 "mail_from": envelope.mail_from,
                 "rcpt_tos": list(envelope.rcpt_tos),
                 "message": email.message_from_bytes(content, policy=default),
+                "at": time.monotonic(),
             }
         )
         return "250 OK queued"
@@ -54,13 +63,15 @@ class _Keeper:
 
 class SmtpRelay:
     """An SMTP server on 127.0.0.1; `refusing` answers every mail 451 (a relay that is up
-    but cannot take mail now), `stop()` makes it unreachable."""
+    but cannot take mail now), `unknown_recipients` get 550 (final), `stop()` makes it
+    unreachable."""
 
     def __init__(self) -> None:
         self.port = free_port()
         self.received: list[dict[str, Any]] = []
         self.refusing = False
         self.refused = 0
+        self.unknown_recipients: set[str] = set()  # RCPT answered 550
         self._controller: Controller | None = None
 
     @property

@@ -78,8 +78,11 @@ def test_a_customers_email_opens_a_ticket_with_the_whole_mail(mail: EmailStore) 
     assert ticket["customer_email"] == JANE
     assert text in ticket["summary"] and "Broken zip" in ticket["summary"]
     assert "zip.jpg (image/jpeg, 1200 bytes)" in ticket["summary"]
-    [message] = mail.transcript(conversation["id"])
-    assert message["author"] == "customer" and message["state"] == "queued"
+    [message] = wait_until(
+        "the mail waiting for a person",
+        lambda: [m for m in mail.transcript(conversation["id"]) if m["state"] == "queued"],
+    )
+    assert message["author"] == "customer" and len(mail.transcript(conversation["id"])) == 1
     assert "[attachment: zip.jpg, image/jpeg, 1200 bytes]" in message["text"]
     wait_until("the mail flagged seen", lambda: mail.mailbox.unseen_count() == 0)
 
@@ -140,9 +143,13 @@ def test_the_customers_answer_lands_in_the_same_conversation(mail: EmailStore) -
     )
     answer = wait_until(
         "the answer in the conversation",
-        lambda: [m for m in mail.transcript(conversation["id"]) if "how much is it" in m["text"]],
+        lambda: [
+            m
+            for m in mail.transcript(conversation["id"])
+            if "how much is it" in m["text"] and m["state"] == "queued"  # waiting for the person
+        ],
     )
-    assert answer[0]["author"] == "customer" and answer[0]["state"] == "queued"
+    assert answer[0]["author"] == "customer"
     assert "we ship to Canada" not in answer[0]["text"]  # the quoted history is cut off
 
     # No threading headers at all: the reference in the subject, from the same address.
@@ -309,8 +316,16 @@ async def test_a_reply_to_a_chat_customer_who_left_goes_by_email_and_their_answe
     [sent] = fresh
     assert "Your parcel is with UPS and arrives Friday." in text_part(sent)
     assert sent["Subject"].startswith("Re: Your conversation with our support team [#OD-")
-    agent = [m for m in mail.transcript(conversation["id"]) if m["author"] == "agent"]
-    assert agent[0]["state"] == "sent"
+    await anyio.to_thread.run_sync(
+        lambda: wait_until(
+            "the reply marked sent",
+            lambda: [
+                m
+                for m in mail.transcript(conversation["id"])
+                if m["author"] == "agent" and m["state"] == "sent"
+            ],
+        )
+    )
 
     mail.mailbox.deliver(
         customer_mail(
@@ -326,3 +341,20 @@ async def test_a_reply_to_a_chat_customer_who_left_goes_by_email_and_their_answe
         )
     )
     assert mail.conversation_with("Thank you!") is None  # no new email conversation
+
+
+def test_a_reply_the_relay_refuses_for_good_is_marked_failed_and_not_retried(
+    mail: EmailStore,
+) -> None:
+    sender = "gone.away@example.org"
+    mail.relay.unknown_recipients.add(sender)
+    conversation = first_mail_opens(mail, sender, "Old address", "Please reply to me")
+    mail.reply_in_console(conversation["id"], "Here is our answer.")
+
+    def agent_message() -> dict | None:
+        found = [m for m in mail.transcript(conversation["id"]) if m["author"] == "agent"]
+        return found[0] if found and found[0]["state"] == "failed" else None
+
+    failed = wait_until("the reply marked failed", agent_message)
+    assert "recipient refused" in failed["delivery_error"] and "550" in failed["delivery_error"]
+    assert mail.mails_to(sender) == []

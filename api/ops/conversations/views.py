@@ -39,6 +39,9 @@ class MessageView(BaseModel):
     )
     in_reply_to: int | None
     delivered_at: datetime | None
+    delivery_error: str | None = Field(
+        default=None, description="outbound, failed: why (the platform's or the mail relay's word)"
+    )
     created_at: datetime
 
 

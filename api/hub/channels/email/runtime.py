@@ -84,14 +84,19 @@ class SendingLoop:
         await anyio.to_thread.run_sync(
             outbox.compose_due, self.settings.support_email, self.settings.email_batch_seconds
         )
-        for mail in await anyio.to_thread.run_sync(outbox.claim):
-            await self.send(mail)
-
-    async def send(self, mail: outbox.DueMail) -> None:
+        due = await anyio.to_thread.run_sync(outbox.claim)
+        if not due:
+            return
+        connection = relay.RelayConnection(self.relay, self.envelope_from)
         try:
-            await anyio.to_thread.run_sync(
-                relay.send, self.relay, self.envelope_from, mail.to_address, mail.raw
-            )
+            for mail in due:
+                await self.send(connection, mail)
+        finally:
+            await anyio.to_thread.run_sync(connection.close)
+
+    async def send(self, connection: relay.RelayConnection, mail: outbox.DueMail) -> None:
+        try:
+            await anyio.to_thread.run_sync(connection.send, mail.to_address, mail.raw)
         except relay.RelayRefused as exc:
             attempt = mail.attempts + 1
             retry_at = None
@@ -112,6 +117,7 @@ class SendingLoop:
                 outbox.record_failure, mail.id, str(exc), exc.final, retry_at
             )
             return
+        # Recorded at once, mail by mail: a crash can resend at most the one mail in flight.
         await anyio.to_thread.run_sync(outbox.record_sent, mail.id)
         log.info("email outbox: mail %s sent", mail.id)
 
