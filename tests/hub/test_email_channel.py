@@ -85,6 +85,8 @@ def test_a_customers_email_opens_a_ticket_with_the_whole_mail(mail: EmailStore) 
     assert message["author"] == "customer" and len(mail.transcript(conversation["id"])) == 1
     assert "[attachment: zip.jpg, image/jpeg, 1200 bytes]" in message["text"]
     wait_until("the mail flagged seen", lambda: mail.mailbox.unseen_count() == 0)
+    page = mail.agent().http.get(f"/console/conversations/{conversation['id']}")
+    assert page.status_code == 200 and text in page.text  # the agent reads it in the console
 
 
 def test_the_agents_reply_from_the_console_arrives_threaded_and_escaped(mail: EmailStore) -> None:
