@@ -111,7 +111,13 @@ async def poll_once(box: ImapMailbox, settings: Settings) -> int:
             raw, oversize = await anyio.to_thread.run_sync(
                 _fetch, imap, uid, settings.email_max_message_bytes
             )
-            mail = parse(raw, max_attachments=settings.email_max_attachments, oversize=oversize)
+            try:
+                mail = parse(raw, max_attachments=settings.email_max_attachments, oversize=oversize)
+            except Exception:  # noqa: BLE001 - one unreadable mail must not stop the mailbox
+                # Left unread in the mailbox, where a person finds it; the poll goes on.
+                log.exception("email: mail UID %s could not be read; left unread", uid)
+                await anyio.to_thread.run_sync(_save_mark, key, uidvalidity, uid)
+                continue
             kind = await inbound.take_in(mail, oversize=oversize)
             log.info("email: mail UID %s taken in as %s", uid, kind)
             await anyio.to_thread.run_sync(imap.uid, "STORE", str(uid), "+FLAGS", "(\\Seen)")

@@ -63,7 +63,9 @@ def compose_due(from_header: str, batch_seconds: float) -> int:
         for conversation_id, queued_messages in by_conversation.items():
             thread = db.get(EmailThread, conversation_id)
             conversation = db.get(Conversation, conversation_id)
-            assert thread is not None and conversation is not None  # enqueue made sure
+            if thread is None or conversation is None:  # enqueue made sure; never loop on it
+                _give_up(db, queued_messages, "email: the conversation has no email thread")
+                continue
             messages = [db.get(Message, q.message_id) for q in queued_messages]
             parts = [_part(m) for m in messages if m is not None]
             rfc_id = new_message_id(from_header)
@@ -107,6 +109,17 @@ def compose_due(from_header: str, batch_seconds: float) -> int:
                 )
             )
         return len(by_conversation)
+
+
+def _give_up(db: Session, queued_messages: list[EmailQueued], reason: str) -> None:
+    ids = [q.message_id for q in queued_messages]
+    db.execute(
+        update(Message)
+        .where(Message.id.in_(ids), Message.state == "pending")
+        .values(state="failed", delivery_error=reason)
+    )
+    for queued in queued_messages:
+        db.delete(queued)
 
 
 def _part(message: Message) -> Part:
