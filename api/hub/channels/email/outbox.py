@@ -20,11 +20,13 @@ from sqlalchemy.orm import Session
 from api.db import begin_write, session_scope, utcnow
 from api.hub.channels.email.compose import Part, Threading, compose, new_message_id
 from api.hub.channels.email.models import EmailQueued, EmailRecord, EmailThread, OutboxMail
+from api.hub.channels.email.relay import SMTP_TIMEOUT_SECONDS
 from api.hub.channels.email.threads import key_of, thread_for_outbound
 from api.ops.conversations.models import Conversation, Message
 
-# A mail being handed to the relay is not taken again for this long (a second process, or
-# this one after a crash mid-send, retries it after that).
+# A mail being handed to the relay is not taken again for this long, plus the SMTP timeout
+# for each mail claimed with it (a second process, or this one after a crash mid-send,
+# retries it after that).
 CLAIM_SECONDS = 120
 
 
@@ -154,8 +156,10 @@ def claim(limit: int = 20) -> list[DueMail]:
                 .with_for_update(skip_locked=True)
             )
         )
+        # Long enough for every claimed mail to meet the SMTP timeout in turn.
+        held_until = now + timedelta(seconds=CLAIM_SECONDS + len(due) * SMTP_TIMEOUT_SECONDS)
         for mail in due:
-            mail.next_attempt_at = now + timedelta(seconds=CLAIM_SECONDS)
+            mail.next_attempt_at = held_until
         return [DueMail(m.id, m.to_address, m.raw.encode("ascii"), m.attempts) for m in due]
 
 
