@@ -79,7 +79,7 @@ def mail_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailStack]:
         capture_output=True,
     )
     ports = free_port(), free_port(), free_port()
-    procs = cli.start_processes(*ports, env_overrides=overrides, log_dir=var / "logs", timeout=240)
+    procs = cli.start_processes(*ports, env_overrides=overrides, log_dir=var / "logs", timeout=600)
     yield MailStack(
         f"http://127.0.0.1:{ports[0]}", keys["OPSDESK_ADMIN_KEY"], relay, mailbox, procs
     )
