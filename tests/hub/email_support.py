@@ -131,7 +131,7 @@ def customer_mail(
     return mail
 
 
-def wait_until(what: str, check: Callable[[], Any], timeout: float = 20.0) -> Any:
+def wait_until(what: str, check: Callable[[], Any], timeout: float = 60.0) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         value = check()
