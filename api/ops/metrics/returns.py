@@ -13,6 +13,7 @@ counting as the return rate of /metrics/kpis)."""
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -180,28 +181,34 @@ def _product_flags(p: ProductFigures) -> list[Flag]:
     return flags
 
 
+def _place(rank: dict[tuple[str, str], int], style: str, group: Figures) -> int:
+    return rank.get((style, group.label), len(rank))
+
+
 def report(*, db_session: Session, since: datetime, until: datetime) -> ReturnsReport:
     """The figures and flags for the orders placed in [since, until)."""
     db = db_session
     sold = _units_sold(db, since, until)
     returned = _units_returned(db, since, until)
     skus = set(sold) | set(returned)
-    catalog = {
-        sku: (style, name, category, size, colour)
-        for sku, style, name, category, size, colour in db.execute(
-            select(
-                Variant.sku,
-                Product.style,
-                Product.name,
-                Product.category,
-                Variant.size,
-                Variant.colour,
-            )  # fmt: skip
-            .join(Product, Product.id == Variant.product_id)
-            .where(Variant.sku.in_(skus))
-            .order_by(Variant.id)  # the catalog's order of sizes and colours
-        ).all()
-    }
+    catalog: dict[str, tuple[str, str, str, str, str]] = {}
+    rank: dict[tuple[str, str], int] = {}  # (style, size or colour): its place in the catalog
+    for sku, style, name, category, size, colour in db.execute(
+        select(
+            Variant.sku,
+            Product.style,
+            Product.name,
+            Product.category,
+            Variant.size,
+            Variant.colour,
+        )  # fmt: skip
+        .join(Product, Product.id == Variant.product_id)
+        .order_by(Variant.id)
+    ).all():
+        rank.setdefault((style, size), len(rank))
+        rank.setdefault((style, colour), len(rank))
+        if sku in skus:
+            catalog[sku] = (style, name, category, size, colour)
     products: dict[str, ProductFigures] = {}
     totals = Figures("All products")
     ordered = [s for s in catalog] + sorted(skus - set(catalog))
@@ -226,6 +233,8 @@ def report(*, db_session: Session, since: datetime, until: datetime) -> ReturnsR
             group.add(n_sold, n_returned)
     flags: list[Flag] = []
     for p in products.values():
+        for groups in (p.sizes, p.colours):
+            groups.sort(key=functools.partial(_place, rank, p.style))
         p.flags = _product_flags(p)
         flags += p.flags
     ranked = sorted(
