@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from api.deps import DbSession
 from api.ops.kb import articles, service
@@ -132,12 +133,15 @@ class Suggestions(BaseModel):
     items: list[Suggestion]
 
 
-def _search(db: DbSession, q: str, limit: int) -> Suggestions:
-    hits = service.search(db_session=db, q=q, limit=limit, source="faq")
+def search_articles(db: Session, q: str, limit: int) -> Suggestions:
+    """Articles for a question, best first, with the query as the search read it."""
+    # One look at the index (one check of its version) for the search and the spelling.
+    index = service.get_index(db_session=db)
+    hits = index.search(q, style=None, limit=limit, source="faq")
     # Answers that cover less than half of what the best one covers are noise on a results
     # page: "return policy" would list every article that says "return".
     hits = [h for h in hits if h.score >= hits[0].score * RELEVANT_SHARE] if hits else []
-    understood = service.spelled_as_understood(db_session=db, q=q)
+    understood = service.spelled_as_understood(index, q)
     return Suggestions(
         query=q,
         understood_as=understood,
@@ -168,7 +172,7 @@ def help_search(request: Request, db: DbSession, q: str = "") -> HTMLResponse:
         )
     if "\x00" in q:  # refused by the edge before this, kept for direct callers
         q = q.replace("\x00", "")
-    results = _search(db, q, RESULTS_PER_PAGE) if q else None
+    results = search_articles(db, q, RESULTS_PER_PAGE) if q else None
     return page(request, "help_search.html", query=q, results=results, error="")
 
 
@@ -180,4 +184,4 @@ def help_search_json(
 ) -> Suggestions:
     """The articles the chat widget suggests while the customer types (public: the help
     centre is; only article titles, links and the start of their answers)."""
-    return _search(db, q.strip(), limit)
+    return search_articles(db, q.strip(), limit)

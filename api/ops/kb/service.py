@@ -359,10 +359,10 @@ def search(
     )
 
 
-def spelled_as_understood(*, db_session: Session, q: str) -> str | None:
+def spelled_as_understood(index: Index, q: str) -> str | None:
     """The query with each misspelt word replaced by the one the search read it as; None when
     the search read every word as written."""
-    vocabulary = get_index(db_session=db_session).vocabulary
+    vocabulary = index.vocabulary
     written = re.findall(r"[a-z0-9']+", q.lower())
     read = [vocabulary.correct(w) if vocabulary else w for w in written]
     return " ".join(read) if read != written else None
