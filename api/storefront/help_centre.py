@@ -29,6 +29,7 @@ MAX_QUERY_CHARS = 200
 RESULTS_PER_PAGE = 10
 SNIPPET_CHARS = 170
 RELEVANT_SHARE = 0.5
+RELATED_COUNT = 5
 
 
 @dataclass(frozen=True)
@@ -104,9 +105,8 @@ def help_article(slug: str, request: Request, db: DbSession) -> HTMLResponse:
         return _not_found(request, "article")
     topics = _topics()
     topic = articles.topic_of(article, topics)
-    related = [a for a in everything if a.slug != slug and articles.topic_of(a, topics) == topic][
-        :5
-    ]
+    same_topic = [a for a in everything if articles.topic_of(a, topics) == topic]
+    related = [a for a in same_topic if a.slug != slug][:RELATED_COUNT]
     return page(
         request,
         "help_article.html",
@@ -170,8 +170,6 @@ def help_search(request: Request, db: DbSession, q: str = "") -> HTMLResponse:
             results=None,
             error=f"Please shorten your search to {MAX_QUERY_CHARS} characters or fewer.",
         )
-    if "\x00" in q:  # refused by the edge before this, kept for direct callers
-        q = q.replace("\x00", "")
     results = search_articles(db, q, RESULTS_PER_PAGE) if q else None
     return page(request, "help_search.html", query=q, results=results, error="")
 

@@ -9,6 +9,9 @@
   var SUGGEST_DELAY_MS = 300;
   var MIN_CHARS = 4;
   var LIMIT = 3;
+  // An email address, an order number, a postal code or a phone number is an answer to the
+  // assistant, not a question for the help centre: it is never sent to the search.
+  var PRIVATE = /@|\d{4,}/;
 
   var input = document.getElementById("odw-input");
   var box = document.getElementById("odw-articles");
@@ -62,7 +65,9 @@
   input.addEventListener("input", function () {
     var text = input.value.trim();
     clearTimeout(timer);
-    if (text.length < MIN_CHARS || text.charAt(0) === "/") { asked = ""; clear(); return; }
+    if (text.length < MIN_CHARS || text.charAt(0) === "/" || PRIVATE.test(text)) {
+      asked = ""; clear(); return;
+    }
     if (text === shown) return;
     timer = setTimeout(function () { ask(text); }, SUGGEST_DELAY_MS);
   });
