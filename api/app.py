@@ -13,6 +13,7 @@ from fastapi import APIRouter, FastAPI, Response
 from sqlalchemy import text
 
 from api import errors, metrics, openapi
+from api.console.returns_report import router as returns_report_router
 from api.console.views import install as install_console
 from api.db import get_engine
 from api.deps import MetricsReader
@@ -101,6 +102,7 @@ def create_app() -> FastAPI:
     app.include_router(social_router)  # /webhooks/messenger|instagram|whatsapp|telegram
     app.include_router(email_router)  # the email channel's outbox and mailbox poll
     install_console(app)  # /console: the agents' queue, conversations, actions and KPIs
+    app.include_router(returns_report_router)  # /console/returns: what returns teach
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

@@ -64,7 +64,12 @@ def cmd_seed(args: argparse.Namespace) -> int:
     from api.db import get_engine
     from api.seed import seed
 
-    seed(get_engine(), get_settings(), orders=args.orders)
+    seed(
+        get_engine(),
+        get_settings(),
+        orders=args.orders,
+        with_returns_history=args.returns_history,
+    )
     return 0
 
 
@@ -346,6 +351,11 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_api)
     p = sub.add_parser("seed", help="migrate and load the demo store")
     p.add_argument("--orders", type=int, default=0, help="also generate N more orders")
+    p.add_argument(
+        "--returns-history",
+        action="store_true",
+        help="also load a month of orders and returns with known patterns (returns report)",
+    )
     p.set_defaults(func=cmd_seed)
     p = sub.add_parser(
         "prune", help="delete idempotency records and verification buckets past their window"

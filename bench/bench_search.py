@@ -1,7 +1,8 @@
 """What reading misspelt words costs the catalog and knowledge-base searches, per query, in
 process on a freshly seeded SQLite store (or `--database-url`): the spelling alone, the whole
 catalog search with its database reads, the knowledge-base search with and without spelling,
-and a correction never seen before (the memo cold).
+a correction never seen before (the memo cold), and the help centre's article search that the
+chat widget asks while the customer types.
 
     .venv/bin/python bench/bench_search.py
 """
@@ -29,6 +30,7 @@ from api.db import make_engine  # noqa: E402
 from api.ops.catalog import service as catalog  # noqa: E402
 from api.ops.catalog.models import Product  # noqa: E402
 from api.ops.kb import service as kb  # noqa: E402
+from api.storefront import help_centre  # noqa: E402
 from bench.common import machine  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -115,6 +117,10 @@ def main() -> int:
                 (
                     "kb: Index.search without",
                     ms_per_call(lambda q: plain.search(q, style=None, limit=5), kq, 10 * rounds),
+                ),
+                (
+                    "help centre: widget suggestions, reads included",
+                    ms_per_call(lambda q: help_centre.search_articles(db, q, 3), kq, rounds),
                 ),
             ]
             rnd = random.Random(1)

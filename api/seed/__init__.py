@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from api.migrate import upgrade
 from api.ops.catalog.models import Product
-from api.seed import bulk, store
+from api.seed import bulk, returns_history, store
 from api.settings import Settings
 
 
@@ -30,8 +30,16 @@ def is_seeded(engine: Engine) -> bool:
         return bool(db.scalar(select(func.count(Product.id))))
 
 
-def seed(engine: Engine, settings: Settings, *, orders: int = 0, quiet: bool = False) -> dict:
-    """Migrate, load the demo store once, then append `orders` generated orders."""
+def seed(
+    engine: Engine,
+    settings: Settings,
+    *,
+    orders: int = 0,
+    quiet: bool = False,
+    with_returns_history: bool = False,
+) -> dict:
+    """Migrate, load the demo store once, then append `orders` generated orders and (once)
+    the returns history the returns report is shown with."""
     say = (lambda *_a: None) if quiet else print
     started = time.perf_counter()
     upgrade(engine)
@@ -51,6 +59,17 @@ def seed(engine: Engine, settings: Settings, *, orders: int = 0, quiet: bool = F
         say(console_accounts(settings))
     else:
         say("demo store already loaded")
+    if with_returns_history:
+        with Session(engine) as db:
+            if returns_history.is_loaded(db):
+                say("returns history already loaded")
+            else:
+                figures["returns_history"] = returns_history.seed_returns_history(db, settings)
+                db.commit()
+                say(
+                    f"returns history loaded: {figures['returns_history']['orders']} orders, "
+                    f"{figures['returns_history']['returns']} returns"
+                )
     if orders:
         say(f"generating {orders:,} orders ...")
         figures["bulk"] = bulk.generate(engine, orders, progress=not quiet)

@@ -1,5 +1,6 @@
 """Routes of the demo storefront: the shop's front page with OpsDesk's chat widget, a page with
-the stock rasa-webchat widget, their static files, and the widget's transcript."""
+the stock rasa-webchat widget, their static files, the widget's transcript, and the help
+centre (api/storefront/help_centre.py)."""
 
 from __future__ import annotations
 
@@ -8,55 +9,30 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
-from fastapi.templating import Jinja2Templates
 
 from api.deps import DbSession
 from api.errors import ApiError
-from api.storefront import shelf, transcript
-from api.storefront.vendor import missing_vendor_files, vendor_file
+from api.storefront import help_centre, shelf, transcript
+from api.storefront.pages import page
+from api.storefront.vendor import vendor_file
 
-HERE = Path(__file__).resolve().parent
-STATIC_DIR = HERE / "static"
-templates = Jinja2Templates(directory=HERE / "templates")
-
-SOCKET_PATH = "/socket.io/"
-# The pages load nothing from other hosts: fonts, scripts and images are the api's own, and
-# the socket goes back to the same origin. rasa-webchat's stylesheet from a font host is
-# refused here, so no request leaves the shop.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; connect-src 'self'; font-src 'self' data:; "
-    "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
-)
-PAGE_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-}
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
 
 router = APIRouter(include_in_schema=False)
-
-
-def _page(request: Request, template: str, **context: Any) -> HTMLResponse:
-    return templates.TemplateResponse(
-        request,
-        template,
-        {"socket_path": SOCKET_PATH, "missing_files": missing_vendor_files(), **context},
-        headers=PAGE_HEADERS,
-    )
+router.include_router(help_centre.router)  # /help: the help centre
 
 
 @router.get("/", response_class=HTMLResponse, name="storefront")
 def storefront(request: Request, db: DbSession) -> HTMLResponse:
     """The Fernhill & Co. demo shop with the chat bubble."""
-    return _page(request, "storefront.html", products=shelf.featured(db_session=db))
+    return page(request, "storefront.html", products=shelf.featured(db_session=db))
 
 
 @router.get("/storefront/webchat", response_class=HTMLResponse, name="storefront_webchat")
 def storefront_webchat(request: Request) -> HTMLResponse:
     """The same shop's chat through the unmodified rasa-webchat 1.0.1 bundle."""
-    return _page(request, "webchat.html")
+    return page(request, "webchat.html")
 
 
 @router.get("/storefront/static/{name}", name="storefront_static")

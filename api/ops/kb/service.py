@@ -217,13 +217,17 @@ class Index:
         self.idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
         self.max_idf = math.log(1 + (n + 0.5) / 0.5) if n else 1.0
 
-    def search(self, query: str, *, style: str | None, limit: int) -> list[Hit]:
+    def search(
+        self, query: str, *, style: str | None, limit: int, source: str | None = None
+    ) -> list[Hit]:
         q = tokens(query, self.vocabulary)
         if not q:
             return []
         q_weight = sum(self.idf.get(t, self.max_idf) for t in set(q))
         hits = []
         for d in self.docs:
+            if source and d.source != source:
+                continue
             score = 0.0
             matched = 0.0
             for t in set(q):
@@ -340,11 +344,28 @@ def get_index(*, db_session: Session) -> Index:
         return _index
 
 
-def search(*, db_session: Session, q: str, style: str | None = None, limit: int = 5) -> list[Hit]:
-    """Best answers first; `score` is how much of the question the answer covers (0..1)."""
+def search(
+    *,
+    db_session: Session,
+    q: str,
+    style: str | None = None,
+    limit: int = 5,
+    source: str | None = None,
+) -> list[Hit]:
+    """Best answers first; `score` is how much of the question the answer covers (0..1).
+    `source` keeps one kind: `faq` (the articles) or `catalog` (product facts)."""
     return get_index(db_session=db_session).search(
-        q, style=style.upper() if style else None, limit=limit
+        q, style=style.upper() if style else None, limit=limit, source=source
     )
+
+
+def spelled_as_understood(index: Index, q: str) -> str | None:
+    """The query with each misspelt word replaced by the one the search read it as; None when
+    the search read every word as written."""
+    vocabulary = index.vocabulary
+    written = re.findall(r"[a-z0-9']+", q.lower())
+    read = [vocabulary.correct(w) if vocabulary else w for w in written]
+    return " ".join(read) if read != written else None
 
 
 def is_confident(hits: list[Hit]) -> bool:
