@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import uuid
+from urllib.parse import quote
 from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -288,6 +289,12 @@ class OpsApiClient:
         """The RMA; without `proof` (the verified customer's email or postal code) the API
         answers only its status, not its order, items or amounts."""
         return await self._request("GET", f"/returns/{rma_number}", params=proof or None)
+
+    async def known_customer(self, conversation_id: str) -> dict[str, Any]:
+        """The returning customer of a conversation (NotFound when not known)."""
+        return await self._request(
+            "GET", f"/conversations/{quote(conversation_id, safe='')}/known-customer"
+        )
 
     # ------------------------------------------------------ knowledge, tickets
     async def kb_search(self, q: str, sku: str | None = None, limit: int = 3) -> dict[str, Any]:
