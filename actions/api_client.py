@@ -17,10 +17,10 @@ import logging
 import os
 import re
 import uuid
-from urllib.parse import quote
 from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import aiohttp
 

@@ -41,7 +41,9 @@ class Desk:
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def desk(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
+def desk(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Desk]:
     fake = new_fake()
     store = new_store(request.param, tmp_path_factory.mktemp(f"known-{request.param}"))
     env = {**channel_env(fake.url), "OPSDESK_RASA_URL": f"http://127.0.0.1:{free_port()}"}
@@ -75,9 +77,7 @@ def open_conversation(desk: Desk, channel: str, key: str) -> str:
         )
     assert r.status_code == 200, r.text
     with desk.store.client("admin") as admin:
-        found = wait_until(
-            "the conversation exists", lambda: conversation_of(admin, channel, key)
-        )
+        found = wait_until("the conversation exists", lambda: conversation_of(admin, channel, key))
     return str(found["id"])
 
 
