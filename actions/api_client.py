@@ -20,6 +20,7 @@ import uuid
 from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import aiohttp
 
@@ -288,6 +289,12 @@ class OpsApiClient:
         """The RMA; without `proof` (the verified customer's email or postal code) the API
         answers only its status, not its order, items or amounts."""
         return await self._request("GET", f"/returns/{rma_number}", params=proof or None)
+
+    async def known_customer(self, conversation_id: str) -> dict[str, Any]:
+        """The returning customer of a conversation (NotFound when not known)."""
+        return await self._request(
+            "GET", f"/conversations/{quote(conversation_id, safe='')}/known-customer"
+        )
 
     # ------------------------------------------------------ knowledge, tickets
     async def kb_search(self, q: str, sku: str | None = None, limit: int = 3) -> dict[str, Any]:

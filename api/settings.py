@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     lookup_max_failures: int = 5
     lookup_max_failures_per_order: int = 10
     lookup_failure_window_seconds: int = 900
+    # How long a proof of identity given on a channel that identifies the person (Telegram,
+    # Messenger, Instagram, WhatsApp, email) lets the assistant greet them by name and offer
+    # their latest order in a later session without asking again. 0 turns that off.
+    known_customer_hours: float = Field(default=720.0, ge=0)
     log_level: str = "info"
     # Social channels: each is off until its secrets are set (api/hub/channels/social/).
     telegram_bot_token: str = ""

@@ -217,3 +217,68 @@ def test_order_status_conversation_over_the_platform(full_stack: FullStack, chan
     if channel == "telegram":  # each button press was answered
         answered = full_stack.fake.received("telegram", "answerCallbackQuery")
         assert answered and all(c.status == 200 for c in answered)
+
+
+def latest_order(stack: FullStack, email: str) -> str:
+    r = httpx.get(
+        f"{stack.api_url}/api/v1/orders",
+        params={"customer_email": email, "limit": 200},
+        headers={"Authorization": f"Bearer {stack.admin_key}"},
+    )
+    assert r.status_code == 200, r.text
+    newest = max(r.json()["items"], key=lambda o: (o["placed_at"], int(o["order_number"])))
+    return str(newest["order_number"])
+
+
+def new_session(customer: Customer) -> None:
+    """What an hour of silence does: Rasa's `/session_start` starts a new session now. It
+    answers nothing, so wait until the hub has passed it to the assistant."""
+    uid = uuid.uuid4().int % 10**9
+    customer._webhook(telegram_text(uid, int(customer.key), "/session_start"))
+    r = httpx.get(
+        f"{customer.stack.api_url}/api/v1/conversations",
+        params={"channel": customer.channel, "limit": 200},
+        headers={"Authorization": f"Bearer {customer.stack.admin_key}"},
+    )
+    (conversation,) = [c for c in r.json()["items"] if c["channel_key"] == customer.key]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        r = httpx.get(
+            f"{customer.stack.api_url}/api/v1/conversations/{conversation['id']}/messages",
+            params={"limit": 500},
+            headers={"Authorization": f"Bearer {customer.stack.admin_key}"},
+        )
+        last = [m for m in r.json()["items"] if m["direction"] == "inbound"][-1]
+        if last["text"] == "/session_start" and last["state"] == "answered":
+            return
+        time.sleep(0.2)
+    raise AssertionError("the new session was not started")
+
+
+def test_a_returning_customer_is_greeted_by_name_with_their_latest_order(
+    full_stack: FullStack,
+) -> None:
+    jane = Customer(full_stack, "telegram")
+    jane.say("hi")
+    reply = joined(jane.press("Track my order"))
+    tracking = full_stack.tracking_number("10001")
+    reply = until(
+        jane,
+        lambda r: tracking in r,
+        ["10001", "jane.doe@example.com", "my order is 10001, email jane.doe@example.com"],
+        reply,
+    )
+    assert tracking in reply, jane.transcript
+    # A later session: known by name, the latest order offered and answered without proof.
+    new_session(jane)
+    latest = latest_order(full_stack, "jane.doe@example.com")
+    greeting = joined(jane.say("hello again"))
+    assert "Jane" in greeting and "welcome back" in greeting and latest in greeting, jane.transcript
+    status = joined(jane.press(f"Track order {latest}"))
+    assert latest in status and "email" not in status.lower(), jane.transcript
+    # Someone who never proved who they are gets the plain greeting in a new session.
+    stranger = Customer(full_stack, "telegram")
+    stranger.say("hi")
+    new_session(stranger)
+    plain = joined(stranger.say("hello"))
+    assert "welcome back" not in plain and "I'm the Fernhill" in plain, stranger.transcript

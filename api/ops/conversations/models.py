@@ -25,6 +25,10 @@ class Conversation(Base):
     status: Mapped[str] = mapped_column(String(10), default="open")
     customer_email: Mapped[str | None] = mapped_column(String(254))
     customer_name: Mapped[str | None] = mapped_column(String(120))
+    # When the customer last proved who they are in this conversation (an order's email or
+    # postal code). On a channel that identifies the person (a Telegram chat, a Messenger
+    # PSID, an email address) it lets the assistant recognise them in a later session.
+    customer_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set when a person hands the conversation back: the assistant starts afresh (greets
     # again) instead of resuming whatever form it was in before the handoff.
     bot_reset_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

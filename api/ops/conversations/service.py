@@ -145,6 +145,7 @@ def note_customer(*, db_session: Session, conversation_id: str, email: str) -> N
     conversation = get(db_session=db_session, conversation_id=conversation_id)
     if conversation is not None:
         conversation.customer_email = email
+        conversation.customer_verified_at = utcnow()
 
 
 def set_mode(

@@ -12,11 +12,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
 from api.db import begin_write
-from api.deps import DbSession, Staff
+from api.deps import DbSession, Service, Staff
 from api.errors import ApiError
 from api.hub import get_hub
 from api.ops.conversations import flows, service
 from api.ops.conversations.models import Conversation, Message
+from api.ops.customers.known import known_customer
 from api.ops.tickets.models import Ticket
 from opsdesk_ids import MAX_ROW_ID
 
@@ -73,6 +74,14 @@ class ConversationList(BaseModel):
 class ConversationView(ConversationSummary):
     message_count: int
     open_ticket_id: int | None
+
+
+class KnownCustomerView(BaseModel):
+    first_name: str
+    email: str
+    verified_at: datetime = Field(description="when the customer last proved who they are")
+    latest_order_number: str | None
+    latest_order_status: str | None
 
 
 class ModeChange(BaseModel):
@@ -150,6 +159,26 @@ def get_conversation(conversation_id: str, db: DbSession, _who: Staff) -> Conver
         **ConversationSummary.model_validate(conversation).model_dump(),
         message_count=count or 0,
         open_ticket_id=open_ticket,
+    )
+
+
+@router.get("/{conversation_id}/known-customer", response_model=KnownCustomerView)
+def get_known_customer(conversation_id: str, db: DbSession, _who: Service) -> KnownCustomerView:
+    """The returning customer of a conversation on a channel that identifies the person
+    (Telegram, Messenger, Instagram, WhatsApp, email) who proved who they are there within
+    `OPSDESK_KNOWN_CUSTOMER_HOURS`, with their latest order. 404 `customer_not_known`
+    otherwise, the same for an unknown conversation, another channel or an old proof."""
+    known = known_customer(db_session=db, conversation_id=conversation_id[:120])
+    if known is None:
+        raise ApiError(404, "customer_not_known", "The customer of this conversation is not known")
+    return KnownCustomerView(
+        first_name=known.first_name,
+        email=known.email,
+        verified_at=known.verified_at,
+        latest_order_number=(
+            str(known.latest_order_number) if known.latest_order_number is not None else None
+        ),
+        latest_order_status=known.latest_order_status,
     )
 
 

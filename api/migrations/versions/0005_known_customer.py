@@ -1,0 +1,27 @@
+"""a returning customer is known: when the conversation's customer last proved who they are
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-30 12:05:00
+"""
+from alembic import op
+import sqlalchemy as sa
+import api.ops.common.types
+
+
+revision = '0005'
+down_revision = '0004'
+branch_labels = None
+depends_on = None
+
+UTC = api.ops.common.types.UTCDateTimeType(timezone=True)
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('conversations') as batch:
+        batch.add_column(sa.Column('customer_verified_at', UTC, nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('conversations') as batch:
+        batch.drop_column('customer_verified_at')
