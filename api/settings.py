@@ -51,8 +51,9 @@ class Settings(BaseSettings):
     redis_url: str = ""
     store_dir: Path = REPO_ROOT / "data" / "store"
     # Failed proofs of identity allowed per conversation, and per order (or return) number
-    # whatever the conversation, within the window, before 429.
-    lookup_max_failures: int = 5
+    # whatever the conversation, within the window, before 429. The assistant gives up when
+    # the API says no tries are left: this is the one limit (three, as customers know it).
+    lookup_max_failures: int = 3
     lookup_max_failures_per_order: int = 10
     lookup_failure_window_seconds: int = 900
     log_level: str = "info"

@@ -5,10 +5,14 @@ from __future__ import annotations
 import pytest
 
 from api.ops.orders.status import (
+    CANCEL_REFUSALS,
     CANCELLABLE,
+    NEXT_STEP_TEXT,
+    SHIPPED_STATES,
     TRANSITIONS,
     InvalidTransition,
     OrderStatus,
+    cancel_refusal,
     check_transition,
 )
 from api.ops.returns.enums import RMA_TRANSITIONS, RmaStatus
@@ -45,6 +49,21 @@ def test_only_orders_that_have_not_shipped_can_be_cancelled() -> None:
         "backordered",
         "packed",
     }
+
+
+def test_every_order_that_cannot_be_cancelled_says_why_and_what_next() -> None:
+    for status in OrderStatus:
+        refusal = cancel_refusal(status)
+        assert (refusal is None) == (status in CANCELLABLE), status
+        if refusal is not None:
+            assert refusal.next_step in NEXT_STEP_TEXT
+    assert len({r.code for r in CANCEL_REFUSALS.values()}) == len(CANCEL_REFUSALS)
+
+
+def test_a_shipped_order_has_left_the_warehouse_and_none_of_those_can_be_cancelled() -> None:
+    assert not SHIPPED_STATES & CANCELLABLE
+    assert OrderStatus.delivered in SHIPPED_STATES
+    assert OrderStatus.packed not in SHIPPED_STATES
 
 
 def test_every_order_status_is_reachable_from_pending() -> None:

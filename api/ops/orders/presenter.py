@@ -4,7 +4,7 @@ whole order as JSON: the customer lookup is the hottest path of the assistant.""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from api.ops.audit.models import AuditEntry
 from api.ops.common.sqljson import JsonSql, utc_text
 from api.ops.orders.models import Order
-from api.ops.orders.status import CANCELLABLE, STATUS_TEXT, OrderStatus
+from api.ops.orders.status import SHIPPED_STATES, STATUS_TEXT, OrderStatus, cancel_refusal
 
 TRACKING_URLS = {
     "UPS": "https://www.ups.com/track?tracknum={}",
@@ -173,6 +173,7 @@ def document(order: OrderData, *, full: bool = False) -> dict[str, Any]:
     `staff_document` completes with the history)."""
     head = order.head
     status = OrderStatus(head.status)
+    refusal = cancel_refusal(status)
     doc: dict[str, Any] = {
         "order_number": str(head.number),
         "status": head.status,
@@ -180,7 +181,9 @@ def document(order: OrderData, *, full: bool = False) -> dict[str, Any]:
         "placed_at": utc_text(head.placed_at),
         "currency": head.currency,
         "total": head.total,
-        "can_cancel": status in CANCELLABLE,
+        "can_cancel": refusal is None,
+        "cancel_refusal": None if refusal is None else asdict(refusal),
+        "shipped": status in SHIPPED_STATES,
         "promised_delivery_date": head.promised_delivery_date,
         "delivered_at": utc_text(head.delivered_at),
         "customer": {"first_name": head.first_name, "email": head.email},
