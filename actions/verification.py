@@ -23,7 +23,6 @@ from actions.api_client import (
     get_client,
 )
 from actions.common import (
-    MAX_VERIFICATION_FAILURES,
     api_down,
     contact_kind,
     contact_proof,
@@ -90,8 +89,8 @@ class VerifiedFormValidation(FormValidationAction, ABC):
         return bool(number) and number == tracker.get_slot("verified_order")
 
     def verification_blocked(self, tracker: Tracker) -> bool:
-        failures = tracker.get_slot("verification_failures") or 0
-        return failures >= MAX_VERIFICATION_FAILURES and not self.is_verified(tracker)
+        # Set when the API said no tries are left: the limit is the API's, not counted here.
+        return bool(tracker.get_slot("verification_blocked")) and not self.is_verified(tracker)
 
     async def required_slots(
         self,
@@ -281,17 +280,18 @@ class VerifiedFormValidation(FormValidationAction, ABC):
                 number, conversation_id=tracker.sender_id, **contact_proof(contact)
             )
         except RateLimited:
-            return [
-                SlotSet("verification_failures", float(MAX_VERIFICATION_FAILURES))
-            ] + offer_person(
+            return [SlotSet("verification_blocked", True)] + offer_person(
                 dispatcher,
                 "I'm sorry, there have been too many attempts to verify an order in this chat, "
                 "so for your security I have to stop here. A person on our team can help you. "
                 "Shall I connect you?",
                 "verification_failed",
             )
-        except NotFound:
-            if remembered:
+        except NotFound as missed:
+            # The API counts every failed proof and says how many are left.
+            tries_left = (missed.body or {}).get("tries_left")
+            blocked = tries_left is not None and int(tries_left) <= 0
+            if remembered and not blocked:
                 # An order under another email: ask again, it's not the customer's mistake.
                 dispatcher.utter_message(
                     text=f"Order #{number} isn't under the {contact_kind(contact)} you gave "
@@ -304,8 +304,8 @@ class VerifiedFormValidation(FormValidationAction, ABC):
                 SlotSet("order_number", None),
                 SlotSet("order_contact", None),
             ]
-            if failures >= MAX_VERIFICATION_FAILURES:
-                return events + offer_person(
+            if blocked:
+                return events + [SlotSet("verification_blocked", True)] + offer_person(
                     dispatcher,
                     f"I'm sorry, I still can't find order #{number} with that "
                     f"{contact_kind(contact)}, so for your security I'll stop trying here. "
