@@ -305,12 +305,16 @@ class VerifiedFormValidation(FormValidationAction, ABC):
                 SlotSet("order_contact", None),
             ]
             if blocked:
-                return events + [SlotSet("verification_blocked", True)] + offer_person(
-                    dispatcher,
-                    f"I'm sorry, I still can't find order #{number} with that "
-                    f"{contact_kind(contact)}, so for your security I'll stop trying here. "
-                    "A person on our team can help you. Shall I connect you?",
-                    "verification_failed",
+                return (
+                    events
+                    + [SlotSet("verification_blocked", True)]
+                    + offer_person(
+                        dispatcher,
+                        f"I'm sorry, I still can't find order #{number} with that "
+                        f"{contact_kind(contact)}, so for your security I'll stop trying here. "
+                        "A person on our team can help you. Shall I connect you?",
+                        "verification_failed",
+                    )
                 )
             dispatcher.utter_message(
                 text=f"Hmm, I couldn't find order #{number} with that {contact_kind(contact)}. "

@@ -27,6 +27,7 @@ from api.ops.returns.enums import (
     RmaStatus,
 )
 from api.ops.returns.models import Rma, RmaLine
+from api.ops.returns.options import check_exchange_size
 from api.ops.returns.policy import (
     LineDecision,
     LineFacts,
@@ -188,8 +189,10 @@ def create(
     """Create an approved RMA with its label, in the caller's transaction.
 
     422 return_not_eligible when any line is refused by the policy (or was claimed by a
-    concurrent return a moment ago); 409 insufficient_stock for an exchange out of stock.
+    concurrent return a moment ago); 409 insufficient_stock for an exchange out of stock;
+    422 exchange_one_item for an exchange of several items.
     """
+    check_exchange_size(resolution, len(lines))
     found = assess(
         db_session=db_session, policy=policy, order=order, lines=lines, resolution=resolution
     )
