@@ -23,7 +23,7 @@ from actions.common import (
     short_date,
     verified_order_view,
 )
-from actions.verification import ORDER_SLOTS, VerifiedFormValidation, order_slots_known
+from actions.verification import VerifiedFormValidation, order_slots_known
 
 logger = logging.getLogger(__name__)
 
@@ -40,9 +40,6 @@ class ValidateOrderVerificationForm(VerifiedFormValidation):
     def name(self) -> str:
         return "validate_order_verification_form"
 
-    def form_slots(self, tracker: Tracker) -> list[str]:
-        return list(ORDER_SLOTS)
-
 
 class ValidateCancelOrderForm(VerifiedFormValidation):
     trigger_intents = {"cancel_order"}
@@ -50,12 +47,12 @@ class ValidateCancelOrderForm(VerifiedFormValidation):
     def name(self) -> str:
         return "validate_cancel_order_form"
 
-    def form_slots(self, tracker: Tracker) -> list[str]:
-        # Confirmation only for an order that can still be cancelled; otherwise the
-        # action explains why not.
+    def skipped_slots(self, tracker: Tracker) -> set[str]:
+        # Confirmation only for an order that can still be cancelled (the API's can_cancel);
+        # otherwise the action explains why not.
         if order_slots_known(tracker) and tracker.get_slot("order_can_cancel"):
-            return ORDER_SLOTS + ["cancel_confirmed"]
-        return list(ORDER_SLOTS)
+            return set()
+        return {"cancel_confirmed"}
 
 
 class ActionAskOrderNumber(OpsAction):

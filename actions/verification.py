@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
-from abc import ABC, abstractmethod
+from abc import ABC
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -67,9 +67,11 @@ class VerifiedFormValidation(FormValidationAction, ABC):
     def client(self) -> OpsApiClient:
         return get_client()
 
-    @abstractmethod
-    def form_slots(self, tracker: Tracker) -> list[str]:
-        """Required slots in asking order, given what is known so far."""
+    def skipped_slots(self, tracker: Tracker) -> set[str]:
+        """Slots of the domain's required_slots not asked for now, given what is known.
+        The domain lists every slot the form can ask for, in asking order; a form only
+        leaves some out, so the domain says what runs."""
+        return set()
 
     def was_active_before(self, tracker: Tracker) -> bool:
         """Was the form already running when the latest message came in? (Rasa marks the
@@ -101,7 +103,8 @@ class VerifiedFormValidation(FormValidationAction, ABC):
     ) -> list[str]:
         if self.verification_blocked(tracker):
             return []
-        return self.form_slots(tracker)
+        skipped = self.skipped_slots(tracker)
+        return [slot for slot in domain_slots if slot not in skipped]
 
     # ------------------------------------------------------------------ run
     async def run(

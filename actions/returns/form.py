@@ -35,7 +35,7 @@ from actions.returns.parsing import (
 )
 from actions.returns.shared import RETURN_SLOTS, codes_of, exchange_choices, proof, why_not
 from actions.returns.wording import RESOLUTION_WORDS
-from actions.verification import ORDER_SLOTS, VerifiedFormValidation, order_slots_known
+from actions.verification import VerifiedFormValidation, order_slots_known
 from opsdesk_ids import canonical_sku
 
 
@@ -45,11 +45,8 @@ class ValidateReturnForm(VerifiedFormValidation):
     def name(self) -> str:
         return "validate_return_form"
 
-    def form_slots(self, tracker: Tracker) -> list[str]:
-        slots = ORDER_SLOTS + ["return_items", "return_reason", "resolution"]
-        if tracker.get_slot("resolution") == "exchange":
-            slots.append("exchange_sku")
-        return slots + ["return_confirmed"]
+    def skipped_slots(self, tracker: Tracker) -> set[str]:
+        return set() if tracker.get_slot("resolution") == "exchange" else {"exchange_sku"}
 
     async def on_activation(self, dispatcher, tracker) -> list[EventType]:
         events = await super().on_activation(dispatcher, tracker)

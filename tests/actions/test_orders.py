@@ -6,7 +6,8 @@ import uuid
 
 import pytest
 import requests
-from action_testing import buttons, make_tracker, run_action, slot_events, texts
+from action_testing import buttons, load_domain, make_tracker, run_action, slot_events, texts
+from rasa_sdk.executor import CollectingDispatcher
 
 from actions.api_client import RateLimited, get_client
 from actions.orders import (
@@ -273,8 +274,12 @@ async def test_cancel_form_asks_for_confirmation_only_when_the_order_can_be_canc
         slots={"order_number": "10007", "verified_order": "10007", "order_can_cancel": True}
     )
     shipped = make_tracker("jane_verified_10001", slots={"order_can_cancel": False})
-    assert "cancel_confirmed" in form.form_slots(cancellable)
-    assert "cancel_confirmed" not in form.form_slots(shipped)
+    domain = load_domain()
+    asked = form.domain_slots(domain)
+    assert asked == ["order_number", "order_contact", "cancel_confirmed"]  # bot/domain/orders.yml
+    # The domain lists every slot in asking order; the form only leaves some out.
+    assert await form.required_slots(asked, CollectingDispatcher(), cancellable, domain) == asked
+    assert await form.required_slots(asked, CollectingDispatcher(), shipped, domain) == asked[:2]
 
 
 async def test_confirmed_cancellation_cancels_the_order_through_the_api(staff):
