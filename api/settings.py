@@ -31,6 +31,13 @@ class Settings(BaseSettings):
 
     var_dir: Path = REPO_ROOT / "var"
     database_url: str = ""
+    # The api's connections, for the SQLAlchemy sessions (api/db.py) and the one-statement
+    # reader of the hottest routes (api/reads.py) alike: see api.db.DatabaseConfig.
+    database_pool_size: int = 20
+    database_reader_pool_size: int = 8
+    database_wait_seconds: float = 3.0
+    sqlite_write_wait_seconds: float = 10.0
+    sqlite_read_wait_seconds: float = 2.0
     admin_key: str = ""
     service_key: str = ""
     agent_key: str = ""
