@@ -24,7 +24,7 @@ from api.errors import ApiError, json_response
 from api.ops.auth.service import Principal
 from api.ops.common.idempotency import run_once
 from api.ops.orders import service as orders
-from api.ops.returns import labels, options, presenter, schemas, service
+from api.ops.returns import assessment, labels, options, presenter, schemas, service
 from api.ops.returns.enums import RMA_STATUS_TEXT, Resolution, RmaStatus
 from api.ops.returns.models import Rma
 from api.ops.returns.policy import Fees, load_policy
@@ -77,12 +77,12 @@ def check_eligibility(
     _prove(who, body, body.order_number)
     order = orders.get_by_number_or_raise(db_session=db, order_number=body.order_number)
     policy = _policy()
-    found = service.assess(
+    found = assessment.assess(
         db_session=db,
         policy=policy,
         order=order,
         lines=[
-            service.RequestedLine(sku=ln.sku, quantity=ln.quantity, reason=ln.reason)
+            assessment.RequestedLine(sku=ln.sku, quantity=ln.quantity, reason=ln.reason)
             for ln in body.lines
         ],
         resolution=body.resolution,
@@ -150,7 +150,7 @@ def create_return(
             policy=_policy(),
             order=order,
             lines=[
-                service.RequestedLine(
+                assessment.RequestedLine(
                     sku=ln.sku, quantity=ln.quantity, reason=ln.reason, exchange_sku=ln.exchange_sku
                 )
                 for ln in body.lines
