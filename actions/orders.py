@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import date
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -143,16 +142,6 @@ def describe_shipment(order: dict[str, Any]) -> list[str]:
     return parts
 
 
-def _is_late(order: dict[str, Any]) -> bool:
-    promised = order.get("promised_delivery_date")
-    if order.get("status") in ("delivered", "cancelled", "returned", "lost") or not promised:
-        return False
-    try:
-        return date.fromisoformat(str(promised)[:10]) < date.today()
-    except ValueError:
-        return False
-
-
 class ActionOrderStatus(OpsAction):
     doing = "check your order"
 
@@ -183,7 +172,7 @@ class ActionOrderStatus(OpsAction):
                 "team will arrange a replacement or a refund. Shall I connect you now?",
                 "lost_order",
             )
-        if status == "delayed" or _is_late(order):
+        if status == "delayed" or order.get("late"):  # late: the API's answer
             return events + offer_person(
                 dispatcher,
                 "I'm sorry it's running late. If you'd like, a person on our team can chase "

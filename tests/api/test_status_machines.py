@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from api.ops.orders.status import (
@@ -14,6 +16,7 @@ from api.ops.orders.status import (
     OrderStatus,
     cancel_refusal,
     check_transition,
+    is_late,
 )
 from api.ops.returns.enums import RMA_TRANSITIONS, RmaStatus
 from api.ops.tickets.service import TICKET_TRANSITIONS, TicketStatus
@@ -64,6 +67,15 @@ def test_a_shipped_order_has_left_the_warehouse_and_none_of_those_can_be_cancell
     assert not SHIPPED_STATES & CANCELLABLE
     assert OrderStatus.delivered in SHIPPED_STATES
     assert OrderStatus.packed not in SHIPPED_STATES
+
+
+def test_an_order_is_late_only_past_its_promise_while_still_awaited() -> None:
+    today = date(2026, 11, 30)
+    yesterday, tomorrow = date(2026, 11, 29), date(2026, 12, 1)
+    assert is_late("shipped", yesterday, today)
+    assert not is_late("shipped", tomorrow, today)
+    assert not is_late("shipped", None, today)
+    assert not any(is_late(s, yesterday, today) for s in ("delivered", "lost", "cancelled"))
 
 
 def test_every_order_status_is_reachable_from_pending() -> None:

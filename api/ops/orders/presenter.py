@@ -5,17 +5,24 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from typing import Any
 
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
+from api.db import utcnow
 from api.ops.audit.models import AuditEntry
 from api.ops.common.sqljson import JsonSql, utc_text
 from api.ops.orders.models import Order
-from api.ops.orders.status import SHIPPED_STATES, STATUS_TEXT, OrderStatus, cancel_refusal
+from api.ops.orders.status import (
+    SHIPPED_STATES,
+    STATUS_TEXT,
+    OrderStatus,
+    cancel_refusal,
+    is_late,
+)
 
 TRACKING_URLS = {
     "UPS": "https://www.ups.com/track?tracknum={}",
@@ -205,6 +212,10 @@ def tracking_url(carrier: str, tracking_number: str) -> str:
     )
 
 
+def _date(value: str | None) -> date | None:
+    return date.fromisoformat(value[:10]) if value else None
+
+
 def _time(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat().replace("+00:00", "Z")
 
@@ -226,6 +237,7 @@ def document(order: OrderData, *, full: bool = False) -> dict[str, Any]:
         "can_cancel": refusal is None,
         "cancel_refusal": None if refusal is None else asdict(refusal),
         "shipped": status in SHIPPED_STATES,
+        "late": is_late(status, _date(head.promised_delivery_date), utcnow().date()),
         "promised_delivery_date": head.promised_delivery_date,
         "delivered_at": utc_text(head.delivered_at),
         "customer": {"first_name": head.first_name, "email": head.email},

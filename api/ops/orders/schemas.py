@@ -152,6 +152,7 @@ class VerifiedOrder(BaseModel):
     can_cancel: bool
     cancel_refusal: CancelRefusalView | None
     shipped: bool = Field(description="the parcel has left the warehouse, whatever since")
+    late: bool = Field(description="past its promised delivery date and still awaited")
     promised_delivery_date: date | None
     delivered_at: datetime | None
     customer: CustomerSummary

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 
 
@@ -44,6 +45,15 @@ CANCELLABLE = frozenset(s for s, nxt in TRANSITIONS.items() if S.cancelled in nx
 SHIPPED_STATES = frozenset(
     {S.shipped, S.out_for_delivery, S.delayed, S.delivered, S.lost, S.returned}
 )
+
+# No delivery is awaited any more: such an order is never late.
+DELIVERY_SETTLED = frozenset({S.delivered, S.cancelled, S.returned, S.lost})
+
+
+def is_late(status: str, promised: date | None, today: date) -> bool:
+    """Past its promised delivery date and still awaited."""
+    return promised is not None and OrderStatus(status) not in DELIVERY_SETTLED and promised < today
+
 
 STATUS_TEXT: dict[OrderStatus, str] = {
     S.pending: "waiting for payment to be confirmed",
