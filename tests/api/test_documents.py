@@ -88,11 +88,21 @@ def test_a_cancelled_order_and_a_refused_cancellation_match_the_documented_shape
             "/api/v1/orders/10007/cancel",
             json={"email": "mia.chen@example.com", "conversation_id": "doc-cancel"},
         )
-    assert again.status_code == 409
-    problem = again.json()
+        assert again.status_code == 200  # a retry, not an error
+        assert_matches(again.json(), VerifiedOrder)
+        shipped = c.post(
+            "/api/v1/orders/10001/cancel",
+            json={"email": "jane.doe@example.com", "conversation_id": "doc-cancel"},
+        )
+    assert shipped.status_code == 409
+    problem = shipped.json()
     assert (problem["code"], problem["reason_code"], problem["next_step"]) == (
         "order_not_cancellable",
-        "already_cancelled",
-        "none",
+        "already_shipped",
+        "return_on_arrival",
     )
-    assert problem["detail"] == "Order #10007 can't be cancelled: it is already cancelled."
+    assert problem["reason"] == "it has already shipped"
+    assert problem["detail"] == (
+        "Order #10001 can't be cancelled: it has already shipped; you can return it once it "
+        "arrives."
+    )
