@@ -24,7 +24,6 @@ from actions.history import user_events
 logger = logging.getLogger(__name__)
 
 SUPPORT_EMAIL = "support@fernhill.example"
-MAX_VERIFICATION_FAILURES = 3
 
 PERSON_BUTTONS = [
     {"title": "Talk to a person", "payload": "/human_handoff"},

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import date
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -23,7 +22,7 @@ from actions.common import (
     short_date,
     verified_order_view,
 )
-from actions.verification import ORDER_SLOTS, VerifiedFormValidation, order_slots_known
+from actions.verification import VerifiedFormValidation, order_slots_known
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +30,6 @@ RETURN_BUTTONS = [
     {"title": "Start a return", "payload": "/initiate_return"},
     {"title": "Talk to a person", "payload": "/human_handoff"},
 ]
-SHIPPED = {"shipped", "out_for_delivery", "delayed", "delivered", "lost"}
 
 
 # ------------------------------------------------------------------- forms
@@ -41,9 +39,6 @@ class ValidateOrderVerificationForm(VerifiedFormValidation):
     def name(self) -> str:
         return "validate_order_verification_form"
 
-    def form_slots(self, tracker: Tracker) -> list[str]:
-        return list(ORDER_SLOTS)
-
 
 class ValidateCancelOrderForm(VerifiedFormValidation):
     trigger_intents = {"cancel_order"}
@@ -51,12 +46,12 @@ class ValidateCancelOrderForm(VerifiedFormValidation):
     def name(self) -> str:
         return "validate_cancel_order_form"
 
-    def form_slots(self, tracker: Tracker) -> list[str]:
-        # Confirmation only for an order that can still be cancelled; otherwise the
-        # action explains why not.
+    def skipped_slots(self, tracker: Tracker) -> set[str]:
+        # Confirmation only for an order that can still be cancelled (the API's can_cancel);
+        # otherwise the action explains why not.
         if order_slots_known(tracker) and tracker.get_slot("order_can_cancel"):
-            return ORDER_SLOTS + ["cancel_confirmed"]
-        return list(ORDER_SLOTS)
+            return set()
+        return {"cancel_confirmed"}
 
 
 class ActionAskOrderNumber(OpsAction):
@@ -121,7 +116,9 @@ def _latest_event(shipment: dict[str, Any]) -> dict[str, Any] | None:
 
 def describe_shipment(order: dict[str, Any]) -> list[str]:
     shipment = _latest_shipment(order)
-    if not shipment or order.get("status") not in SHIPPED:
+    # `shipped` is the API's: the parcel left the warehouse. A returned order's outbound
+    # parcel is history; its status line says all there is.
+    if not shipment or not order.get("shipped") or order.get("status") == "returned":
         return []
     carrier, number = shipment.get("carrier"), shipment.get("tracking_number")
     parts: list[str] = []
@@ -143,16 +140,6 @@ def describe_shipment(order: dict[str, Any]) -> list[str]:
     if promised and order.get("status") not in ("delivered", "lost"):
         parts.append(f"It was promised by {nice_date(promised)}.")
     return parts
-
-
-def _is_late(order: dict[str, Any]) -> bool:
-    promised = order.get("promised_delivery_date")
-    if order.get("status") in ("delivered", "cancelled", "returned", "lost") or not promised:
-        return False
-    try:
-        return date.fromisoformat(str(promised)[:10]) < date.today()
-    except ValueError:
-        return False
 
 
 class ActionOrderStatus(OpsAction):
@@ -185,7 +172,7 @@ class ActionOrderStatus(OpsAction):
                 "team will arrange a replacement or a refund. Shall I connect you now?",
                 "lost_order",
             )
-        if status == "delayed" or _is_late(order):
+        if status == "delayed" or order.get("late"):  # late: the API's answer
             return events + offer_person(
                 dispatcher,
                 "I'm sorry it's running late. If you'd like, a person on our team can chase "
@@ -230,15 +217,8 @@ def not_verified(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Eve
 
 
 # ------------------------------------------------------------ cancellation
-NOT_CANCELLABLE = {
-    "shipped": "it has already shipped",
-    "out_for_delivery": "it is already out for delivery",
-    "delivered": "it has already been delivered",
-    "delayed": "it has already shipped and is delayed in transit",
-    "lost": "it was lost in transit",
-    "cancelled": "it is already cancelled",
-    "returned": "it has already been returned",
-}
+# Whether an order may be cancelled, and why not, is the API's answer (`cancel_refusal` on
+# the order, the same fields on a 409 order_not_cancellable); this file only words it.
 
 
 class ActionCancelOrder(OpsAction):
@@ -276,6 +256,18 @@ class ActionCancelOrder(OpsAction):
                 proof=contact_proof(tracker.get_slot("order_contact") or ""),
             )
         except Conflict as refused:
+            # Changed since the customer was asked (it shipped meanwhile): the API says why.
+            body = refused.body if isinstance(refused.body, dict) else {}
+            if body.get("next_step"):
+                return self._explain(
+                    dispatcher,
+                    tracker,
+                    {
+                        "order_number": number,
+                        "status": body.get("order_status"),
+                        "cancel_refusal": body,
+                    },
+                )
             reason = refused.detail or "it can no longer be cancelled"
             dispatcher.utter_message(
                 text=f"I'm sorry, I couldn't cancel order #{number}: {reason}",
@@ -299,27 +291,29 @@ class ActionCancelOrder(OpsAction):
         return [SlotSet("order_can_cancel", False)] + clear_offer(tracker)
 
     def _explain(self, dispatcher, tracker, order: dict[str, Any]) -> list[EventType]:
-        number, status = order["order_number"], order.get("status", "")
-        why = NOT_CANCELLABLE.get(status, f"it is {order.get('status_text') or status}")
+        number = order["order_number"]
+        refusal = order.get("cancel_refusal") or {}
+        why = refusal.get("reason") or f"it is {order.get('status_text') or order.get('status')}"
+        next_step = refusal.get("next_step") or "none"
         events: list[EventType] = [SlotSet("order_can_cancel", False)]
-        if status == "lost":
+        if next_step == "person":
+            lost = order.get("status") == "lost"
+            help_with = (
+                "will arrange a refund or a replacement"
+                if lost
+                else "can help with a delayed parcel"
+            )
+            sorry = "can't be cancelled" if lost else "can't be cancelled any more"
             return events + offer_person(
                 dispatcher,
-                f"Order #{number} can't be cancelled: {why}. A person on our team will "
-                "arrange a refund or a replacement. Shall I connect you?",
-                "lost_order",
+                f"Order #{number} {sorry}: {why}. A person on our team {help_with}. "
+                "Shall I connect you?",
+                "lost_order" if lost else "delayed_order",
             )
-        if status in ("cancelled", "returned"):
+        if next_step == "none":
             dispatcher.utter_message(text=f"Order #{number} can't be cancelled: {why}.")
             return events + clear_offer(tracker)
-        if status == "delayed":
-            return events + offer_person(
-                dispatcher,
-                f"Order #{number} can't be cancelled any more: {why}. A person on our team "
-                "can help with a delayed parcel. Shall I connect you?",
-                "delayed_order",
-            )
-        later = "once it arrives" if status != "delivered" else "now"
+        later = "now" if next_step == "return_now" else "once it arrives"
         dispatcher.utter_message(
             text=f"Order #{number} can't be cancelled any more: {why}. You can return it "
             f"{later} instead, and I can start the return for you.",

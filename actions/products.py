@@ -127,24 +127,29 @@ class ActionCheckStock(OpsAction):
         return "action_check_stock"
 
     async def act(self, dispatcher, tracker, domain) -> list[EventType]:
-        product = await resolve_product(self.client, tracker)
-        # The catalog also reads the message itself: a product the NLU didn't pick out
-        # ("merino crewnek") and the colour and size as the catalog spells them ("medum").
+        # One catalog search of the message itself: it finds a product the NLU didn't pick
+        # out ("merino crewnek") and reads the colour and size as the catalog spells them
+        # ("medum"). The product's name alone is searched only when the message finds
+        # nothing, or for a follow-up about the product discussed before.
         text = latest_text(tracker).strip()
         found = (
             await self.client.search_products(text[:200], limit=1)
             if text and not text.startswith("/")
             else []
         )
+        named = latest_entity(tracker, "product")
         match: dict[str, Any] = {}
-        if found and (product is None or found[0].get("style") == product.get("style")):
-            named_now = product is None
-            product = product or found[0]
-            match = found[0].get("match") or {}
+        named_now = False
+        product: dict[str, Any] | None
+        if named and found:
+            product, match = found[0], found[0].get("match") or {}
         else:
-            named_now = False
+            product = await resolve_product(self.client, tracker)
+            if found and (product is None or found[0].get("style") == product.get("style")):
+                named_now = product is None
+                product = product or found[0]
+                match = found[0].get("match") or {}
         if not product:
-            named = latest_entity(tracker, "product")
             text = (
                 f'I couldn\'t find "{named}" in our shop. Which item would you like me to check?'
                 if named

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
-from abc import ABC, abstractmethod
+from abc import ABC
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -23,7 +23,6 @@ from actions.api_client import (
     get_client,
 )
 from actions.common import (
-    MAX_VERIFICATION_FAILURES,
     api_down,
     contact_kind,
     contact_proof,
@@ -68,9 +67,11 @@ class VerifiedFormValidation(FormValidationAction, ABC):
     def client(self) -> OpsApiClient:
         return get_client()
 
-    @abstractmethod
-    def form_slots(self, tracker: Tracker) -> list[str]:
-        """Required slots in asking order, given what is known so far."""
+    def skipped_slots(self, tracker: Tracker) -> set[str]:
+        """Slots of the domain's required_slots not asked for now, given what is known.
+        The domain lists every slot the form can ask for, in asking order; a form only
+        leaves some out, so the domain says what runs."""
+        return set()
 
     def was_active_before(self, tracker: Tracker) -> bool:
         """Was the form already running when the latest message came in? (Rasa marks the
@@ -90,8 +91,8 @@ class VerifiedFormValidation(FormValidationAction, ABC):
         return bool(number) and number == tracker.get_slot("verified_order")
 
     def verification_blocked(self, tracker: Tracker) -> bool:
-        failures = tracker.get_slot("verification_failures") or 0
-        return failures >= MAX_VERIFICATION_FAILURES and not self.is_verified(tracker)
+        # Set when the API said no tries are left: the limit is the API's, not counted here.
+        return bool(tracker.get_slot("verification_blocked")) and not self.is_verified(tracker)
 
     async def required_slots(
         self,
@@ -102,7 +103,8 @@ class VerifiedFormValidation(FormValidationAction, ABC):
     ) -> list[str]:
         if self.verification_blocked(tracker):
             return []
-        return self.form_slots(tracker)
+        skipped = self.skipped_slots(tracker)
+        return [slot for slot in domain_slots if slot not in skipped]
 
     # ------------------------------------------------------------------ run
     async def run(
@@ -281,17 +283,18 @@ class VerifiedFormValidation(FormValidationAction, ABC):
                 number, conversation_id=tracker.sender_id, **contact_proof(contact)
             )
         except RateLimited:
-            return [
-                SlotSet("verification_failures", float(MAX_VERIFICATION_FAILURES))
-            ] + offer_person(
+            return [SlotSet("verification_blocked", True)] + offer_person(
                 dispatcher,
                 "I'm sorry, there have been too many attempts to verify an order in this chat, "
                 "so for your security I have to stop here. A person on our team can help you. "
                 "Shall I connect you?",
                 "verification_failed",
             )
-        except NotFound:
-            if remembered:
+        except NotFound as missed:
+            # The API counts every failed proof and says how many are left.
+            tries_left = (missed.body or {}).get("tries_left")
+            blocked = tries_left is not None and int(tries_left) <= 0
+            if remembered and not blocked:
                 # An order under another email: ask again, it's not the customer's mistake.
                 dispatcher.utter_message(
                     text=f"Order #{number} isn't under the {contact_kind(contact)} you gave "
@@ -304,13 +307,17 @@ class VerifiedFormValidation(FormValidationAction, ABC):
                 SlotSet("order_number", None),
                 SlotSet("order_contact", None),
             ]
-            if failures >= MAX_VERIFICATION_FAILURES:
-                return events + offer_person(
-                    dispatcher,
-                    f"I'm sorry, I still can't find order #{number} with that "
-                    f"{contact_kind(contact)}, so for your security I'll stop trying here. "
-                    "A person on our team can help you. Shall I connect you?",
-                    "verification_failed",
+            if blocked:
+                return (
+                    events
+                    + [SlotSet("verification_blocked", True)]
+                    + offer_person(
+                        dispatcher,
+                        f"I'm sorry, I still can't find order #{number} with that "
+                        f"{contact_kind(contact)}, so for your security I'll stop trying here. "
+                        "A person on our team can help you. Shall I connect you?",
+                        "verification_failed",
+                    )
                 )
             dispatcher.utter_message(
                 text=f"Hmm, I couldn't find order #{number} with that {contact_kind(contact)}. "

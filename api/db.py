@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -38,15 +39,49 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own handling is off).
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
+@dataclass(frozen=True)
+class DatabaseConfig:
+    """How the api connects, for the sessions and the reader (api/reads.py) alike."""
+
+    url: str
+    # PostgreSQL sessions: this many connections, and as many again in overflow; SQLite
+    # sessions keep this many open.
+    pool_size: int
+    # PostgreSQL reader: more connections only queue inside PostgreSQL on a small machine.
+    reader_pool_size: int
+    # The reader waits this long for a connection (or to connect) before a 503.
+    wait_seconds: float
+    # SQLite busy timeouts: a writer queues behind another; the reader runs on the event
+    # loop, so it gives up sooner (a WAL reader waits only in rare cases).
+    sqlite_write_wait_seconds: float
+    sqlite_read_wait_seconds: float
+
+
+def database_config(url: str | None = None) -> DatabaseConfig:
+    """The settings' database configuration (for another database when `url` is given)."""
+    settings = get_settings()
+    return DatabaseConfig(
+        url=normalize_url(url or settings.effective_database_url()),
+        pool_size=settings.database_pool_size,
+        reader_pool_size=settings.database_reader_pool_size,
+        wait_seconds=settings.database_wait_seconds,
+        sqlite_write_wait_seconds=settings.sqlite_write_wait_seconds,
+        sqlite_read_wait_seconds=settings.sqlite_read_wait_seconds,
+    )
+
+
+def _sqlite_pragmas(busy_timeout_ms: int) -> Any:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own handling is off).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+        cursor.close()
+
+    return on_connect
 
 
 def _sqlite_begin(conn: Any) -> None:
@@ -74,8 +109,9 @@ def begin_write(session: Session) -> None:
 HIDE_PARAMETERS = True
 
 
-def make_engine(url: str) -> Engine:
-    url = normalize_url(url)
+def make_engine(url: str | None = None, config: DatabaseConfig | None = None) -> Engine:
+    config = config or database_config(url)
+    url = config.url
     if url.startswith("sqlite"):
         if url.startswith("sqlite:///"):
             from pathlib import Path
@@ -86,20 +122,25 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False},
-            pool_size=16,
+            pool_size=config.pool_size,
             hide_parameters=HIDE_PARAMETERS,
         )
-        event.listen(engine, "connect", _sqlite_pragmas)
+        busy_ms = int(config.sqlite_write_wait_seconds * 1000)
+        event.listen(engine, "connect", _sqlite_pragmas(busy_ms))
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(
-        url, pool_size=20, max_overflow=20, pool_pre_ping=True, hide_parameters=HIDE_PARAMETERS
+        url,
+        pool_size=config.pool_size,
+        max_overflow=config.pool_size,
+        pool_pre_ping=True,
+        hide_parameters=HIDE_PARAMETERS,
     )
 
 
 @lru_cache
 def get_engine() -> Engine:
-    return make_engine(get_settings().effective_database_url())
+    return make_engine()
 
 
 @lru_cache

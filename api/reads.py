@@ -25,8 +25,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from sqlalchemy.engine import make_url
 
-from api.db import normalize_url
-from api.settings import get_settings
+from api.db import DatabaseConfig, database_config
 
 _PARAM = re.compile(r"(?<![:\w]):(\w+)")
 
@@ -45,8 +44,9 @@ class Reader(Protocol):
 class SqliteReader:
     dialect = "sqlite"
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, wait_seconds: float) -> None:
         self._path = path
+        self._busy_timeout_ms = int(wait_seconds * 1000)
         self._local = threading.local()
 
     def _connection(self) -> sqlite3.Connection:
@@ -54,8 +54,8 @@ class SqliteReader:
         if conn is None:
             conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
             # It runs on the event loop: a WAL reader waits only in rare cases (recovery after
-            # a crash), and never for long; past 2 s it is a 503, not a stalled api.
-            conn.execute("PRAGMA busy_timeout=2000")
+            # a crash), and never for long; past the wait it is a 503, not a stalled api.
+            conn.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
             conn.execute("PRAGMA query_only=ON")
             self._local.conn = conn
         return conn
@@ -78,11 +78,11 @@ class SqliteReader:
 class PostgresReader:
     dialect = "postgresql"
 
-    def __init__(self, conninfo: str, max_size: int = 8) -> None:
-        # 8 connections: more only queue inside PostgreSQL on a small machine; requests
-        # beyond them wait for a free connection here.
+    def __init__(self, conninfo: str, max_size: int, wait_seconds: float) -> None:
+        # Requests beyond max_size wait for a free connection here (api.db.DatabaseConfig).
         self._conninfo = conninfo
         self._max_size = max_size
+        self._wait_seconds = wait_seconds
         self._pool: AsyncConnectionPool | None = None
         self._opening = asyncio.Lock()
         self._sql: dict[str, str] = {}
@@ -97,7 +97,7 @@ class PostgresReader:
     async def _open_pool(self) -> AsyncConnectionPool:
         async with self._opening:
             if self._pool is None:
-                # A request waits at most 3 s for a connection (PoolTimeout, answered 503),
+                # A request waits at most wait_seconds for a connection (PoolTimeout, a 503),
                 # also while the server is down; the pool keeps reconnecting behind.
                 pool = AsyncConnectionPool(
                     self._conninfo,
@@ -105,7 +105,7 @@ class PostgresReader:
                     max_size=self._max_size,
                     kwargs={"autocommit": True},
                     open=False,
-                    timeout=3,
+                    timeout=self._wait_seconds,
                 )
                 await pool.open(wait=False)
                 self._pool = pool
@@ -159,7 +159,7 @@ class PostgresReader:
         self, driver_sql: str, params: dict[str, Any]
     ) -> tuple[Any, ...] | None:
         conn = await psycopg.AsyncConnection.connect(
-            self._conninfo, autocommit=True, connect_timeout=3
+            self._conninfo, autocommit=True, connect_timeout=max(1, round(self._wait_seconds))
         )
         try:
             cursor = await conn.execute(driver_sql, params)
@@ -174,17 +174,18 @@ class PostgresReader:
             self._pool = None
 
 
-def make_reader(url: str) -> Reader:
-    url = normalize_url(url)
-    parsed = make_url(url)
+def make_reader(url: str | None = None, config: DatabaseConfig | None = None) -> Reader:
+    """The reader of the database, configured as the sessions are (api.db.database_config)."""
+    config = config or database_config(url)
+    parsed = make_url(config.url)
     if parsed.get_backend_name() == "sqlite":
-        return SqliteReader(parsed.database or ":memory:")
+        return SqliteReader(parsed.database or ":memory:", config.sqlite_read_wait_seconds)
     if parsed.get_backend_name() == "postgresql":
         conninfo = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
-        return PostgresReader(conninfo)
+        return PostgresReader(conninfo, config.reader_pool_size, config.wait_seconds)
     raise ValueError(f"no fast reader for {parsed.get_backend_name()}")
 
 
 @lru_cache
 def get_reader() -> Reader:
-    return make_reader(get_settings().effective_database_url())
+    return make_reader()

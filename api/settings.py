@@ -31,6 +31,13 @@ class Settings(BaseSettings):
 
     var_dir: Path = REPO_ROOT / "var"
     database_url: str = ""
+    # The api's connections, for the SQLAlchemy sessions (api/db.py) and the one-statement
+    # reader of the hottest routes (api/reads.py) alike: see api.db.DatabaseConfig.
+    database_pool_size: int = 20
+    database_reader_pool_size: int = 8
+    database_wait_seconds: float = 3.0
+    sqlite_write_wait_seconds: float = 10.0
+    sqlite_read_wait_seconds: float = 2.0
     admin_key: str = ""
     service_key: str = ""
     agent_key: str = ""
@@ -51,8 +58,9 @@ class Settings(BaseSettings):
     redis_url: str = ""
     store_dir: Path = REPO_ROOT / "data" / "store"
     # Failed proofs of identity allowed per conversation, and per order (or return) number
-    # whatever the conversation, within the window, before 429.
-    lookup_max_failures: int = 5
+    # whatever the conversation, within the window, before 429. The assistant gives up when
+    # the API says no tries are left: this is the one limit (three, as customers know it).
+    lookup_max_failures: int = 3
     lookup_max_failures_per_order: int = 10
     lookup_failure_window_seconds: int = 900
     # How long a proof of identity given on a channel that identifies the person (Telegram,

@@ -12,12 +12,13 @@ echo "== lint and types"
 # Two workers: most of these tests wait on an api process or a database, not on the CPU.
 echo "== ops API, conversation hub, social and email channels and agent console, on SQLite and PostgreSQL"
 .venv/bin/python -m pytest -q -p no:cacheprovider -n 2 tests/api tests/hub/test_hub_*.py \
-  tests/test_ids.py tests/test_nlu_sets.py tests/hub/test_known_customer.py \
-  tests/hub/test_social_parsing.py tests/hub/test_social_limits.py \
+  tests/test_ids.py tests/test_nlu_sets.py tests/test_form_rules.py \
+  tests/hub/test_known_customer.py tests/hub/test_social_parsing.py tests/hub/test_social_limits.py \
   tests/hub/test_social_senders.py tests/hub/test_social_webhooks.py \
   tests/hub/test_social_disabled.py tests/hub/test_email_*.py tests/console
 
 echo "== assistant: training data"
+.venv/bin/python scripts/form_rules.py --check
 .venv-rasa/bin/pip install -q -r requirements/rasa-test.txt 2> >(grep -v "is ignored" >&2)
 .venv-rasa/bin/rasa data validate --domain bot/domain --config bot/config.yml \
   --data data/nlu data/rules data/stories --fail-on-warnings

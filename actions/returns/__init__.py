@@ -22,7 +22,7 @@ from actions.returns.booking import ActionSubmitReturn, return_idempotency_key
 from actions.returns.form import ValidateReturnForm
 from actions.returns.parsing import (
     REASONS,
-    RESOLUTION_TITLES,
+    RESOLUTION_CODES,
     pick_variant,
     reason_code,
     resolution_code,
@@ -37,7 +37,7 @@ from opsdesk_ids import canonical_rma_number, find_rma_number
 
 __all__ = [
     "REASONS",
-    "RESOLUTION_TITLES",
+    "RESOLUTION_CODES",
     "RESOLUTION_WORDS",
     "RETURN_SLOTS",
     "ActionAskExchangeSku",

@@ -14,7 +14,7 @@ from actions.common import (
     variant_label,
     verified_order_view,
 )
-from actions.returns.parsing import REASONS, RESOLUTION_TITLES, returnable_lines
+from actions.returns.parsing import REASONS, returnable_lines
 from actions.returns.shared import exchange_choices, proof
 from actions.returns.wording import return_summary
 
@@ -84,10 +84,11 @@ class ActionAskResolution(OpsAction):
         return "action_ask_resolution"
 
     async def act(self, dispatcher, tracker, domain) -> list[EventType]:
-        options = tracker.get_slot("return_options") or list(RESOLUTION_TITLES)
+        # The options and their titles are the API's (resolution_options).
         buttons = [
-            {"title": RESOLUTION_TITLES[o], "payload": f'/inform{{"resolution": "{o}"}}'}
-            for o in options
+            {"title": o["title"], "payload": f'/inform{{"resolution": "{o["code"]}"}}'}
+            for o in tracker.get_slot("return_options") or []
+            if isinstance(o, dict) and o.get("available", True)
         ]
         dispatcher.utter_message(
             text="Would you like a refund, an exchange or store credit?", buttons=buttons
@@ -103,7 +104,7 @@ class ActionAskExchangeSku(OpsAction):
 
     async def act(self, dispatcher, tracker, domain) -> list[EventType]:
         item = (tracker.get_slot("return_items") or [{}])[0]
-        choices = await exchange_choices(self.client, item) if item else []
+        choices = await exchange_choices(self.client, tracker, item) if item else []
         buttons = [
             {"title": first_upper(variant_label(v)), "payload": f'/inform{{"sku": "{v["sku"]}"}}'}
             for v in choices[:12]

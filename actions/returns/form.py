@@ -25,7 +25,6 @@ from actions.common import (
 from actions.history import set_this_turn
 from actions.returns.parsing import (
     ALL_RE,
-    RESOLUTION_TITLES,
     named_lines,
     pick_variant,
     quantity_in,
@@ -34,9 +33,9 @@ from actions.returns.parsing import (
     return_item,
     returnable_lines,
 )
-from actions.returns.shared import RETURN_SLOTS, exchange_choices, proof
+from actions.returns.shared import RETURN_SLOTS, codes_of, exchange_choices, proof, why_not
 from actions.returns.wording import RESOLUTION_WORDS
-from actions.verification import ORDER_SLOTS, VerifiedFormValidation, order_slots_known
+from actions.verification import VerifiedFormValidation, order_slots_known
 from opsdesk_ids import canonical_sku
 
 
@@ -46,11 +45,8 @@ class ValidateReturnForm(VerifiedFormValidation):
     def name(self) -> str:
         return "validate_return_form"
 
-    def form_slots(self, tracker: Tracker) -> list[str]:
-        slots = ORDER_SLOTS + ["return_items", "return_reason", "resolution"]
-        if tracker.get_slot("resolution") == "exchange":
-            slots.append("exchange_sku")
-        return slots + ["return_confirmed"]
+    def skipped_slots(self, tracker: Tracker) -> set[str]:
+        return set() if tracker.get_slot("resolution") == "exchange" else {"exchange_sku"}
 
     async def on_activation(self, dispatcher, tracker) -> list[EventType]:
         events = await super().on_activation(dispatcher, tracker)
@@ -142,6 +138,7 @@ class ValidateReturnForm(VerifiedFormValidation):
                         **item,
                         "return_by": verdict.get("return_by"),
                         "options": verdict.get("options") or [],
+                        "exchange_for": verdict.get("exchange_for") or [],
                     }
                 )
             else:
@@ -167,11 +164,12 @@ class ValidateReturnForm(VerifiedFormValidation):
         if refused:
             names = join_words(line_label(i) for i in items)
             dispatcher.utter_message(text=f"I can go ahead with the {names}.")
-        options = [o for o in RESOLUTION_TITLES if all(o in i["options"] for i in items)]
-        if len(items) > 1 and "exchange" in options:
-            options.remove("exchange")  # an exchange is one item for another
+        # The API says which resolutions are open to these items together, and their titles.
+        options = answer.get("resolution_options") or []
         slots: dict[str, Any] = {"return_items": items, "return_options": options}
-        if tracker.get_slot("resolution") and tracker.get_slot("resolution") not in options:
+        if tracker.get_slot("resolution") and tracker.get_slot("resolution") not in codes_of(
+            options
+        ):
             slots["resolution"] = None
         return slots
 
@@ -225,18 +223,15 @@ class ValidateReturnForm(VerifiedFormValidation):
         items = tracker.get_slot("return_items")
         if not items:
             return {"resolution": code}  # checked once the items are chosen
-        options = tracker.get_slot("return_options") or list(RESOLUTION_TITLES)
+        options = codes_of(tracker.get_slot("return_options"))
         if code not in options:
             allowed = join_words(RESOLUTION_WORDS[o] for o in options)
-            extra = (
-                " (an exchange works for one item at a time)"
-                if code == "exchange" and len(items) > 1
-                else ""
-            )
+            reason = why_not(tracker.get_slot("return_options"), code)
+            extra = f" ({reason})" if reason else ""
             dispatcher.utter_message(text=f"For this return I can offer {allowed}{extra}.")
             return {"resolution": None}
         if code == "exchange":
-            choices = await exchange_choices(self.client, items[0])
+            choices = await exchange_choices(self.client, tracker, items[0])
             if not choices:
                 dispatcher.utter_message(
                     text=f"Sorry, there's no other size or colour of the "
@@ -268,7 +263,7 @@ class ValidateReturnForm(VerifiedFormValidation):
             return {"exchange_sku": str(sku).upper()}
         if not items:
             return {}
-        choices = await exchange_choices(self.client, items[0], in_stock_only=False)
+        choices = await exchange_choices(self.client, tracker, items[0], in_stock_only=False)
         size = latest_entity(tracker, "size")
         colour = latest_entity(tracker, "colour")
         match = pick_variant(choices, items[0], size, colour, latest_text(tracker))
@@ -288,8 +283,13 @@ class ValidateReturnForm(VerifiedFormValidation):
         if value is None or not items:
             return {"exchange_sku": None}
         item = items[0]
+        targets = await exchange_choices(self.client, tracker, item)
+        chosen = str(value).upper()
+        if any(t.get("sku") == chosen for t in targets):
+            return {"exchange_sku": chosen}
+        # Not one the API offers: say why, in the words that fit.
         try:
-            stock = await self.client.get_inventory(str(value))
+            stock = await self.client.get_inventory(chosen)
         except NotFound:
             stock = {}
         if stock.get("style") != item.get("style") or stock.get("sku") == item["sku"]:
@@ -297,12 +297,10 @@ class ValidateReturnForm(VerifiedFormValidation):
                 text=f"Please pick another size or colour of the {item['product_name']}."
             )
             return {"exchange_sku": None}
-        if (stock.get("available") or 0) < int(item["quantity"]):
-            when = stock.get("next_restock_date")
-            back = f"; it should be back around {short_date(when)}" if when else ""
-            dispatcher.utter_message(
-                text=f"Sorry, the {item['product_name']} in {variant_label(stock)} is out of "
-                f"stock{back}. Please pick another one, or say 'refund' or 'store credit'."
-            )
-            return {"exchange_sku": None}
-        return {"exchange_sku": stock["sku"]}
+        when = stock.get("next_restock_date")
+        back = f"; it should be back around {short_date(when)}" if when else ""
+        dispatcher.utter_message(
+            text=f"Sorry, the {item['product_name']} in {variant_label(stock)} is out of "
+            f"stock{back}. Please pick another one, or say 'refund' or 'store credit'."
+        )
+        return {"exchange_sku": None}

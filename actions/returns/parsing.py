@@ -35,11 +35,9 @@ _REASON_WORDS = [
     ("arrived_late", r"\blate\b|too late|arrived after"),
     ("changed_mind", r"changed? my mind|don'?t (like|want|need)|no longer|not for me"),
 ]
-RESOLUTION_TITLES = {
-    "refund": "Refund to my original payment",
-    "exchange": "Exchange for another size or colour",
-    "store_credit": "Store credit (10% bonus)",
-}
+# The API's resolution codes. Which are open to a return, and their titles, are the API's
+# answer (`resolution_options` of POST /returns/eligibility).
+RESOLUTION_CODES = ("refund", "exchange", "store_credit")
 _RESOLUTION_RE = [
     ("store_credit", r"credit|voucher|gift card"),
     (
@@ -68,7 +66,7 @@ def resolution_code(value: Any) -> str | None:
     if not value:
         return None
     text = str(value).strip().lower().replace(" ", "_")
-    if text in RESOLUTION_TITLES:
+    if text in RESOLUTION_CODES:
         return text
     for code, pattern in _RESOLUTION_RE:
         if re.search(pattern, str(value).lower()):

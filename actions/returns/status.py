@@ -35,16 +35,17 @@ class ValidateReturnStatusForm(VerifiedFormValidation):
     def name(self) -> str:
         return "validate_return_status_form"
 
-    def form_slots(self, tracker: Tracker) -> list[str]:
+    def skipped_slots(self, tracker: Tracker) -> set[str]:
+        # By its RMA number, or (number unknown, or an order already named) by the order.
         if tracker.get_slot("rma_number"):
-            return ["rma_number"]
+            return set(ORDER_SLOTS)
         if (
             tracker.get_slot("rma_unknown")
             or tracker.get_slot("order_number")
             or tracker.get_slot("verified_order")
         ):
-            return list(ORDER_SLOTS)
-        return ["rma_number"]
+            return {"rma_number"}
+        return set(ORDER_SLOTS)
 
     async def extract_rma_number(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from api.ops.catalog.models import Product, Variant
 from api.ops.customers.models import Customer
 from api.ops.orders.models import Order, OrderLine, Payment, Shipment, TrackingEvent
+from api.ops.orders.status import SHIPPED_STATES
 from api.ops.returns.models import Rma, RmaLine
 from opsdesk_ids import format_rma_number
 
@@ -34,7 +35,6 @@ STATUSES = (
     ("returned", 1),
     ("pending", 2),
 )
-SHIPPED = {"delivered", "shipped", "out_for_delivery", "delayed", "returned"}
 CITIES = [
     ("Denver", "CO", "80202"),
     ("Austin", "TX", "78701"),
@@ -211,7 +211,7 @@ def generate(engine: Engine, count: int, *, seed: int = 7, progress: bool = True
             shipping = 0 if subtotal >= 7500 else 595
             tax = round(subtotal * 0.08)
             total = cash(_money(subtotal + shipping + tax))
-            shipped = status in SHIPPED
+            shipped = status in SHIPPED_STATES
             promised = (placed + timedelta(days=6)).date() if shipped else None
             delivered = (
                 placed + timedelta(days=rng.uniform(2.5, 7.5))

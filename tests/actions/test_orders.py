@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
-from action_testing import buttons, make_tracker, run_action, slot_events, texts
+import uuid
 
+import pytest
+import requests
+from action_testing import buttons, load_domain, make_tracker, run_action, slot_events, texts
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.api_client import RateLimited, get_client
 from actions.orders import (
     ActionCancelOrder,
     ActionOrderStatus,
@@ -14,6 +19,26 @@ from actions.orders import (
 
 pytestmark = pytest.mark.asyncio
 VERIFY = ValidateOrderVerificationForm()
+
+
+def api_limit_per_conversation(ops_api) -> int:
+    """How many wrong proofs the API takes in a fresh conversation, asked of the API."""
+    conversation = f"probe-{uuid.uuid4().hex[:8]}"
+    for n in range(1, 50):
+        r = requests.post(
+            f"{ops_api.url}/api/v1/orders/lookup",
+            json={
+                "order_number": "99999990",
+                "email": f"probe{n}@example.com",
+                "conversation_id": conversation,
+            },
+            headers={"Authorization": f"Bearer {ops_api.service_key}"},
+            timeout=5,
+        )
+        assert r.status_code == 404, r.text
+        if r.json()["tries_left"] == 0:
+            return n
+    raise AssertionError("the API never ran out of tries")
 
 
 async def test_order_number_and_email_in_one_message_verify_the_customer():
@@ -63,17 +88,29 @@ async def test_wrong_email_counts_a_failure_and_asks_again():
     assert not slots.get("handoff_offered")
 
 
-async def test_third_failure_stops_the_form_and_offers_a_person():
-    tracker = make_tracker(
-        "two_failed_verifications",
-        text="nope@example.com",
-        form="order_verification_form",
-        requested_slot="order_contact",
-    )
-    dispatcher, events = await run_action(VERIFY, tracker)
-    slots = slot_events(events)
-    assert slots["verification_failures"] == 3.0
-    assert slots["handoff_offered"] is True
+async def test_the_bot_gives_up_exactly_when_the_api_has_no_tries_left(ops_api):
+    """Contract: the limit is the API's. The bot keeps asking while the API's 404 says tries
+    are left, offers a person on the answer that says none are, and the API then refuses
+    even the right email in this conversation."""
+    sender = f"test-limit-{uuid.uuid4().hex[:8]}"
+    offered_at = None
+    for attempt in range(1, 11):
+        tracker = make_tracker(
+            text=f"nope{attempt}@example.com",
+            form="order_verification_form",
+            requested_slot="order_contact",
+            slots={"order_number": "10002", "verification_failures": float(attempt - 1)},
+            sender_id=sender,
+        )
+        dispatcher, events = await run_action(VERIFY, tracker)
+        slots = slot_events(events)
+        assert slots["verification_failures"] == float(attempt)
+        if slots.get("handoff_offered"):
+            offered_at = attempt
+            break
+        assert "couldn't find order #10002" in texts(dispatcher)
+    assert offered_at == api_limit_per_conversation(ops_api)
+    assert slots["verification_blocked"] is True
     assert slots["handoff_reason"] == "verification_failed"
     assert events[-1] == {
         "event": "slot",
@@ -82,13 +119,15 @@ async def test_third_failure_stops_the_form_and_offers_a_person():
         "value": None,
     }
     assert {"title": "Talk to a person", "payload": "/human_handoff"} in buttons(dispatcher)
+    with pytest.raises(RateLimited):
+        await get_client().lookup_order("10002", conversation_id=sender, postal_code="10001")
 
 
-async def test_after_three_failures_a_new_request_is_not_verified_again():
+async def test_once_blocked_a_new_request_is_not_verified_again():
     tracker = make_tracker(
         text="where is my order",
         intent="order_status",
-        slots={"verification_failures": 3.0},
+        slots={"verification_failures": 3.0, "verification_blocked": True},
         form="order_verification_form",
         activating=True,
     )
@@ -235,8 +274,12 @@ async def test_cancel_form_asks_for_confirmation_only_when_the_order_can_be_canc
         slots={"order_number": "10007", "verified_order": "10007", "order_can_cancel": True}
     )
     shipped = make_tracker("jane_verified_10001", slots={"order_can_cancel": False})
-    assert "cancel_confirmed" in form.form_slots(cancellable)
-    assert "cancel_confirmed" not in form.form_slots(shipped)
+    domain = load_domain()
+    asked = form.domain_slots(domain)
+    assert asked == ["order_number", "order_contact", "cancel_confirmed"]  # bot/domain/orders.yml
+    # The domain lists every slot in asking order; the form only leaves some out.
+    assert await form.required_slots(asked, CollectingDispatcher(), cancellable, domain) == asked
+    assert await form.required_slots(asked, CollectingDispatcher(), shipped, domain) == asked[:2]
 
 
 async def test_confirmed_cancellation_cancels_the_order_through_the_api(staff):
@@ -325,3 +368,29 @@ async def test_order_number_then_zip_code_in_one_message_are_told_apart():
     slots = slot_events(events)
     assert slots["verified_order"] == "10003"
     assert slots["order_contact"] == "94110"
+
+
+@pytest.mark.parametrize(
+    ("number", "contact", "said", "handoff_reason"),
+    [
+        ("10001", "jane.doe@example.com", "it has already shipped", None),
+        ("10003", "jane.doe@example.com", "it has already been delivered", None),
+        ("10009", "ella.rossi@example.com", "it was lost in transit", "lost_order"),
+    ],
+)
+async def test_why_an_order_cannot_be_cancelled_is_the_apis_reason(
+    number, contact, said, handoff_reason
+):
+    """Contract: the reason the customer reads is the one the API gives for the order."""
+    order = await get_client().lookup_order(
+        number, conversation_id=f"test-{uuid.uuid4().hex[:8]}", email=contact
+    )
+    assert order["can_cancel"] is False
+    assert order["cancel_refusal"]["reason"] == said
+    tracker = make_tracker(
+        slots={"order_number": number, "order_contact": contact, "verified_order": number}
+    )
+    dispatcher, events = await run_action(ActionCancelOrder(), tracker)
+    assert "can't be cancelled" in texts(dispatcher)
+    assert f": {order['cancel_refusal']['reason']}." in texts(dispatcher)
+    assert slot_events(events).get("handoff_reason") == handoff_reason

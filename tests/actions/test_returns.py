@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
 
 import pytest
+import yaml
 from action_testing import buttons, make_tracker, run_action, slot_events, texts
 
 from actions.common import nice_date
 from actions.returns import (
     ActionAskExchangeSku,
+    ActionAskResolution,
     ActionAskReturnConfirmed,
     ActionAskReturnItems,
     ActionReturnStatus,
@@ -17,8 +21,10 @@ from actions.returns import (
     ValidateReturnForm,
     ValidateReturnStatusForm,
 )
+from actions.returns.shared import codes_of, why_not
 
 pytestmark = pytest.mark.asyncio
+REPO = Path(__file__).resolve().parents[2]
 FORM = ValidateReturnForm()
 LINEN = {
     "sku": "LBS-WHITE-M",
@@ -86,8 +92,30 @@ async def test_chosen_item_is_checked_for_eligibility_and_keeps_the_policy_optio
     _, events = await run_action(FORM, pick("LBS-WHITE-M"))
     slots = slot_events(events)
     assert [i["sku"] for i in slots["return_items"]] == ["LBS-WHITE-M"]
-    assert slots["return_options"] == ["refund", "exchange", "store_credit"]
+    assert codes_of(slots["return_options"]) == ["refund", "exchange", "store_credit"]
     assert slots.get("requested_slot") == "return_reason"
+
+
+async def test_resolution_buttons_are_the_apis_options_with_the_policy_files_bonus():
+    """Contract: the titles the customer reads are the API's, and the store-credit bonus is
+    the one in data/store/return_policy.yml; the amounts follow the same policy."""
+    policy = yaml.safe_load((REPO / "data" / "store" / "return_policy.yml").read_text())
+    bonus = Decimal(str(policy["store_credit_bonus_percent"]))
+    _, events = await run_action(FORM, pick("LBS-WHITE-M"))
+    options = slot_events(events)["return_options"]
+    by_code = {o["code"]: o for o in options}
+    assert by_code["store_credit"]["title"] == f"Store credit ({bonus.normalize():f}% bonus)"
+    fee = Decimal(str(policy["return_shipping_fee"]["refund"]))
+    refund = Decimal(by_code["refund"]["amount"])
+    assert refund == Decimal(LINEN["unit_price"]) - fee
+    assert Decimal(by_code["store_credit"]["amount"]) == (
+        Decimal(LINEN["unit_price"]) * (100 + bonus) / 100
+    ).quantize(Decimal("0.01"))
+    tracker = make_tracker(
+        "jane_verified_10003", slots={"return_items": [LINEN], "return_options": options}
+    )
+    dispatcher, _ = await run_action(ActionAskResolution(), tracker)
+    assert [b["title"] for b in buttons(dispatcher)] == [o["title"] for o in options]
 
 
 async def test_final_sale_item_is_refused_with_the_policy_reason_and_a_person_offered():
@@ -116,7 +144,10 @@ async def test_everything_keeps_the_eligible_lines_and_names_the_refused_one():
     slots = slot_events(events)
     assert sorted(i["sku"] for i in slots["return_items"]) == ["LBS-WHITE-M", "SSJ-INDIGO-32"]
     assert "Satin Slip Dress" in texts(dispatcher)
-    assert "exchange" not in slots["return_options"]  # one item for another only
+    assert "exchange" not in codes_of(slots["return_options"])  # the API: one item only
+    assert (
+        why_not(slots["return_options"], "exchange") == "an exchange works for one item at a time"
+    )
 
 
 async def test_typed_item_name_is_matched_to_the_order_line():
@@ -140,13 +171,15 @@ async def test_reason_in_words_becomes_a_reason_code():
 
 
 async def test_exchange_is_refused_when_the_policy_does_not_offer_it():
+    _, events = await run_action(FORM, pick("ALL"))
+    picked = slot_events(events)
     tracker = make_tracker(
         "jane_verified_10003",
         text="exchange",
         entities={"resolution": "exchange"},
         form="return_form",
         requested_slot="resolution",
-        slots={"return_items": [LINEN, JEANS], "return_options": ["refund", "store_credit"]},
+        slots={"return_items": picked["return_items"], "return_options": picked["return_options"]},
         candidates={"resolution": "exchange"},
     )
     dispatcher, events = await run_action(FORM, tracker)

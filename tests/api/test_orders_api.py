@@ -7,7 +7,11 @@ from datetime import datetime
 
 import pytest
 
+from api.settings import Settings
 from tests.conftest import Store
+
+# The API's one limit of failed proofs per conversation (the assistant follows it).
+PER_CONVERSATION = Settings.model_fields["lookup_max_failures"].default
 
 
 def lookup(store: Store, conversation: str = "conv-ok", **body: object) -> object:
@@ -93,19 +97,25 @@ def test_wrong_email_and_unknown_order_give_the_same_404(live: Store) -> None:
     wrong = lookup(live, "conv-404", order_number="10001", email="someone@example.com")
     unknown = lookup(live, "conv-404", order_number="99999999", email="jane.doe@example.com")
     assert wrong.status_code == unknown.status_code == 404
-    assert wrong.json() == unknown.json()
+    # Both cost one of the conversation's tries; nothing else tells them apart.
+    assert wrong.json()["tries_left"] == PER_CONVERSATION - 1
+    assert unknown.json()["tries_left"] == PER_CONVERSATION - 2
+    assert {**wrong.json(), "tries_left": 0} == {**unknown.json(), "tries_left": 0}
     assert wrong.headers["content-type"] == "application/problem+json"
     assert wrong.json()["code"] == "order_not_found"
 
 
 def test_failed_verifications_are_rate_limited_per_conversation(live: Store) -> None:
-    for _ in range(5):
-        assert (
-            lookup(live, "conv-rl", order_number="10001", email="x@example.com").status_code == 404
-        )
+    left = []
+    for _ in range(PER_CONVERSATION):
+        r = lookup(live, "conv-rl", order_number="10001", email="x@example.com")
+        assert r.status_code == 404
+        left.append((r.json()["tries_left"], r.json()["blocked"]))
+    assert left == [(n, n == 0) for n in range(PER_CONVERSATION - 1, -1, -1)]
     limited = lookup(live, "conv-rl", order_number="10001", email="jane.doe@example.com")
     assert limited.status_code == 429
     assert limited.json()["code"] == "too_many_attempts"
+    assert limited.json()["tries_left"] == 0 and limited.json()["blocked"] is True
     assert int(limited.headers["retry-after"]) > 0
     # Another conversation is not affected.
     assert (

@@ -47,6 +47,64 @@ def test_eligibility_explains_each_line_in_customer_words(live: Store) -> None:
     assert valid_until == (datetime.now(UTC) + timedelta(days=14)).date()
 
 
+def test_eligibility_says_which_resolutions_are_open_and_what_to_exchange_for(
+    live: Store,
+) -> None:
+    def eligibility(lines: list[dict]) -> dict:
+        with live.client("service") as c:
+            r = c.post(
+                "/api/v1/returns/eligibility",
+                json={"order_number": "10003", "email": JANE, "lines": lines},
+            )
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    one = eligibility([{"sku": "LBS-WHITE-M", "quantity": 1}])
+    options = {o["code"]: o for o in one["resolution_options"]}
+    assert [o["code"] for o in one["resolution_options"]] == ["refund", "exchange", "store_credit"]
+    assert all(o["available"] for o in options.values())
+    assert options["store_credit"]["title"] == "Store credit (10% bonus)"
+    assert (options["refund"]["amount"], options["store_credit"]["amount"]) == ("71.05", "85.80")
+    assert options["exchange"]["amount"] == "0.00"
+    targets = one["lines"][0]["exchange_for"]
+    assert targets and all(t["sku"].startswith("LBS-") and t["available"] >= 1 for t in targets)
+    assert "LBS-WHITE-M" not in {t["sku"] for t in targets}
+    # An exchange is one item for another: with two items it is offered no more, and why.
+    two = eligibility(
+        [{"sku": "LBS-WHITE-M", "quantity": 1}, {"sku": "SSJ-INDIGO-32", "quantity": 1}]
+    )
+    exchange = next(o for o in two["resolution_options"] if o["code"] == "exchange")
+    assert exchange["available"] is False and "one item at a time" in exchange["why_not"]
+
+
+def test_an_exchange_of_two_items_is_refused_and_books_nothing(live: Store) -> None:
+    before = live.scalar("SELECT count(*) FROM rmas")
+    r = create(
+        live,
+        {
+            "order_number": "10003",
+            "email": JANE,
+            "lines": [
+                {
+                    "sku": "LBS-WHITE-M",
+                    "quantity": 1,
+                    "reason": "size_too_small",
+                    "exchange_sku": "LBS-WHITE-L",
+                },
+                {
+                    "sku": "SSJ-INDIGO-32",
+                    "quantity": 1,
+                    "reason": "size_too_small",
+                    "exchange_sku": "SSJ-INDIGO-34",
+                },
+            ],
+            "resolution": "exchange",
+        },
+    )
+    assert r.status_code == 422 and r.json()["code"] == "exchange_one_item", r.text
+    assert live.scalar("SELECT count(*) FROM rmas") == before
+
+
 def test_old_order_is_refused_with_days_since_delivery(live: Store) -> None:
     r = create(
         live,

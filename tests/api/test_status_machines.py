@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from api.ops.orders.status import (
+    CANCEL_REFUSALS,
     CANCELLABLE,
+    NEXT_STEP_TEXT,
+    SHIPPED_STATES,
     TRANSITIONS,
     InvalidTransition,
     OrderStatus,
+    cancel_refusal,
     check_transition,
+    is_late,
 )
 from api.ops.returns.enums import RMA_TRANSITIONS, RmaStatus
 from api.ops.tickets.service import TICKET_TRANSITIONS, TicketStatus
@@ -45,6 +52,30 @@ def test_only_orders_that_have_not_shipped_can_be_cancelled() -> None:
         "backordered",
         "packed",
     }
+
+
+def test_every_order_that_cannot_be_cancelled_says_why_and_what_next() -> None:
+    for status in OrderStatus:
+        refusal = cancel_refusal(status)
+        assert (refusal is None) == (status in CANCELLABLE), status
+        if refusal is not None:
+            assert refusal.next_step in NEXT_STEP_TEXT
+    assert len({r.code for r in CANCEL_REFUSALS.values()}) == len(CANCEL_REFUSALS)
+
+
+def test_a_shipped_order_has_left_the_warehouse_and_none_of_those_can_be_cancelled() -> None:
+    assert not SHIPPED_STATES & CANCELLABLE
+    assert OrderStatus.delivered in SHIPPED_STATES
+    assert OrderStatus.packed not in SHIPPED_STATES
+
+
+def test_an_order_is_late_only_past_its_promise_while_still_awaited() -> None:
+    today = date(2026, 11, 30)
+    yesterday, tomorrow = date(2026, 11, 29), date(2026, 12, 1)
+    assert is_late("shipped", yesterday, today)
+    assert not is_late("shipped", tomorrow, today)
+    assert not is_late("shipped", None, today)
+    assert not any(is_late(s, yesterday, today) for s in ("delivered", "lost", "cancelled"))
 
 
 def test_every_order_status_is_reachable_from_pending() -> None:

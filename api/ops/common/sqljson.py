@@ -20,6 +20,12 @@ class JsonSql:
         """The function that makes a JSON array of its arguments."""
         return "json_array" if self.sqlite else "json_build_array"
 
+    def object(self, fields: dict[str, str]) -> str:
+        """A JSON object of named SQL expressions: {"key": expression, ...}."""
+        function = "json_object" if self.sqlite else "json_build_object"
+        pairs = ", ".join(f"'{key}', {expression}" for key, expression in fields.items())
+        return f"{function}({pairs})"
+
     @property
     def agg(self) -> str:
         """The aggregate that makes a JSON array of its rows (NULL on PostgreSQL when none)."""

@@ -4,18 +4,25 @@ whole order as JSON: the customer lookup is the hottest path of the assistant.""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
 from functools import cache
 from typing import Any
 
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
+from api.db import utcnow
 from api.ops.audit.models import AuditEntry
 from api.ops.common.sqljson import JsonSql, utc_text
 from api.ops.orders.models import Order
-from api.ops.orders.status import CANCELLABLE, STATUS_TEXT, OrderStatus
+from api.ops.orders.status import (
+    SHIPPED_STATES,
+    STATUS_TEXT,
+    OrderStatus,
+    cancel_refusal,
+    is_late,
+)
 
 TRACKING_URLS = {
     "UPS": "https://www.ups.com/track?tracknum={}",
@@ -26,16 +33,17 @@ TRACKING_URLS = {
 
 
 def _order_json_sql(dialect: str) -> str:
-    """One statement that gives the whole order as a single JSON array (head, lines, payments,
-    shipments with their tracking events, returns), so a read is one round trip and one
-    snapshot. `{where}` is left for the caller. Money comes out as text with two decimals;
-    timestamps as UTC text without an offset (see `utc_text`)."""
+    """One statement that gives the whole order as a single JSON object with named keys
+    (`head`, `lines`, `payments`, `shipments` with their tracking `events`, `returns`), so a
+    read is one round trip and one snapshot. `{where}` is left for the caller. Money comes
+    out as text with two decimals; timestamps as UTC text without an offset (`utc_text`)."""
     j = JsonSql(dialect)
-    arr, agg, money, ts, nested = j.array, j.agg, j.money, j.ts, j.nested
+    obj, agg, money, ts, nested = j.object, j.agg, j.money, j.ts, j.nested
     # The line's catalog facts by its SKU. On PostgreSQL a LATERAL subquery with OFFSET 0, so
     # that the planner probes the unique SKU index per line instead of hash-joining every
     # variant (0.06 ms more per lookup, measured); SQLite probes the index by itself.
     facts = "pr.style, v.size, v.colour, pr.final_sale, pr.personalized"
+    fact = ["pr.style", "v.size", "v.colour", "pr.final_sale", "pr.personalized"]
     if j.sqlite:
         line_facts = (
             "LEFT JOIN variants v ON v.sku = l.sku LEFT JOIN products pr ON pr.id = v.product_id"
@@ -45,43 +53,86 @@ def _order_json_sql(dialect: str) -> str:
             f"LEFT JOIN LATERAL (SELECT {facts} FROM variants v "
             "JOIN products pr ON pr.id = v.product_id WHERE v.sku = l.sku OFFSET 0) f ON true"
         )
-        facts = "f.style, f.size, f.colour, f.final_sale, f.personalized"
-    events = (
-        f"SELECT {agg}({arr}(e.id, {ts('e.occurred_at')}, e.status, e.description, e.location)) "
-        "FROM tracking_events e WHERE e.shipment_id = s.id"
+        fact = ["f." + name.split(".")[1] for name in fact]
+    event = obj(
+        {
+            "id": "e.id",
+            "occurred_at": ts("e.occurred_at"),
+            "status": "e.status",
+            "description": "e.description",
+            "location": "e.location",
+        }
     )
+    events = f"SELECT {agg}({event}) FROM tracking_events e WHERE e.shipment_id = s.id"
+    line = obj(
+        {
+            "id": "l.id",
+            "sku": "l.sku",
+            "product_name": "l.product_name",
+            "quantity": "l.quantity",
+            "unit_price": money("l.unit_price"),
+            "returned_quantity": "l.returned_quantity",
+            "backordered": "l.backordered",
+            **{name.split(".")[1]: name for name in fact},
+        }
+    )
+    payment = obj(
+        {
+            "id": "p.id",
+            "method": "p.method",
+            "card_brand": "p.card_brand",
+            "card_last4": "p.card_last4",
+            "amount": money("p.amount"),
+            "status": "p.status",
+        }
+    )
+    shipment = obj(
+        {
+            "id": "s.id",
+            "carrier": "s.carrier",
+            "service": "s.service",
+            "tracking_number": "s.tracking_number",
+            "status": "s.status",
+            "promised_delivery_date": "s.promised_delivery_date",
+            "shipped_at": ts("s.shipped_at"),
+            "delivered_at": ts("s.delivered_at"),
+            "events": nested(events),
+        }
+    )
+    rma = obj({"id": "r.id", "rma_number": "r.rma_number", "status": "r.status"})
     parts = {
-        "lines": (
-            f"SELECT {agg}({arr}(l.id, l.sku, l.product_name, l.quantity, "
-            f"{money('l.unit_price')}, l.returned_quantity, l.backordered, "
-            f"{facts})) FROM order_lines l {line_facts} WHERE l.order_id = o.id"
-        ),
-        "payments": (
-            f"SELECT {agg}({arr}(p.id, p.method, p.card_brand, p.card_last4, "
-            f"{money('p.amount')}, p.status)) FROM payments p WHERE p.order_id = o.id"
-        ),
-        "shipments": (
-            f"SELECT {agg}({arr}(s.id, s.carrier, s.service, s.tracking_number, s.status, "
-            f"s.promised_delivery_date, {ts('s.shipped_at')}, {ts('s.delivered_at')}, "
-            f"{nested(events)})) "
-            "FROM shipments s WHERE s.order_id = o.id"
-        ),
-        "returns": (
-            f"SELECT {agg}({arr}(r.id, r.rma_number, r.status)) FROM rmas r WHERE r.order_id = o.id"
-        ),
+        "lines": f"SELECT {agg}({line}) FROM order_lines l {line_facts} WHERE l.order_id = o.id",
+        "payments": f"SELECT {agg}({payment}) FROM payments p WHERE p.order_id = o.id",
+        "shipments": f"SELECT {agg}({shipment}) FROM shipments s WHERE s.order_id = o.id",
+        "returns": f"SELECT {agg}({rma}) FROM rmas r WHERE r.order_id = o.id",
     }
-    head = (
-        f"o.id, o.number, o.status, {ts('o.placed_at')}, o.currency, "
-        f"{money('o.subtotal')}, {money('o.shipping_fee')}, {money('o.tax')}, "
-        f"{money('o.total')}, o.ship_name, o.ship_line1, o.ship_city, o.ship_region, "
-        "o.ship_postal_code, o.ship_country, o.promised_delivery_date, "
-        f"{ts('o.delivered_at')}, "
-        "c.email, c.first_name, c.last_name, c.phone"
+    head = obj(
+        {
+            "id": "o.id",
+            "number": "o.number",
+            "status": "o.status",
+            "placed_at": ts("o.placed_at"),
+            "currency": "o.currency",
+            "subtotal": money("o.subtotal"),
+            "shipping_fee": money("o.shipping_fee"),
+            "tax": money("o.tax"),
+            "total": money("o.total"),
+            **{f"ship_{c}": f"o.ship_{c}" for c in SHIP_COLUMNS},
+            "promised_delivery_date": "o.promised_delivery_date",
+            "delivered_at": ts("o.delivered_at"),
+            "email": "c.email",
+            "first_name": "c.first_name",
+            "last_name": "c.last_name",
+            "phone": "c.phone",
+        }
     )
-    document = j.as_text(f"{arr}({head}, " + ", ".join(nested(sql) for sql in parts.values()) + ")")
+    document = j.as_text(obj({"head": head, **{name: nested(sql) for name, sql in parts.items()}}))
     return (
         f"SELECT {document} FROM orders o JOIN customers c ON c.id = o.customer_id WHERE {{where}}"
     )
+
+
+SHIP_COLUMNS = ("name", "line1", "city", "region", "postal_code", "country")
 
 
 @cache
@@ -133,13 +184,10 @@ class OrderData:
     """An order as read by one statement: `head` plus the raw parts for `document`."""
 
     head: OrderHead
-    lines: list[list[Any]]
-    payments: list[list[Any]]
-    shipments: list[list[Any]]
-    returns: list[list[Any]]
-
-
-_HEAD_FIELDS = len(OrderHead.__slots__)
+    lines: list[dict[str, Any]]
+    payments: list[dict[str, Any]]
+    shipments: list[dict[str, Any]]
+    returns: list[dict[str, Any]]
 
 
 def parse(raw: str | None) -> OrderData | None:
@@ -148,19 +196,24 @@ def parse(raw: str | None) -> OrderData | None:
         return None
     values = json.loads(raw)
     lines, payments, shipments, returns = (
-        sorted(part or [], key=_first) for part in values[_HEAD_FIELDS:]
+        sorted(values[part] or [], key=_by_id)
+        for part in ("lines", "payments", "shipments", "returns")
     )
-    return OrderData(OrderHead(*values[:_HEAD_FIELDS]), lines, payments, shipments, returns)
+    return OrderData(OrderHead(**values["head"]), lines, payments, shipments, returns)
 
 
-def _first(row: list[Any]) -> Any:
-    return row[0]
+def _by_id(row: dict[str, Any]) -> Any:
+    return row["id"]
 
 
 def tracking_url(carrier: str, tracking_number: str) -> str:
     return TRACKING_URLS.get(carrier, "https://parcelsapp.com/en/tracking/{}").format(
         tracking_number
     )
+
+
+def _date(value: str | None) -> date | None:
+    return date.fromisoformat(value[:10]) if value else None
 
 
 def _time(value: datetime | None) -> str | None:
@@ -173,6 +226,7 @@ def document(order: OrderData, *, full: bool = False) -> dict[str, Any]:
     `staff_document` completes with the history)."""
     head = order.head
     status = OrderStatus(head.status)
+    refusal = cancel_refusal(status)
     doc: dict[str, Any] = {
         "order_number": str(head.number),
         "status": head.status,
@@ -180,7 +234,10 @@ def document(order: OrderData, *, full: bool = False) -> dict[str, Any]:
         "placed_at": utc_text(head.placed_at),
         "currency": head.currency,
         "total": head.total,
-        "can_cancel": status in CANCELLABLE,
+        "can_cancel": refusal is None,
+        "cancel_refusal": None if refusal is None else asdict(refusal),
+        "shipped": status in SHIPPED_STATES,
+        "late": is_late(status, _date(head.promised_delivery_date), utcnow().date()),
         "promised_delivery_date": head.promised_delivery_date,
         "delivered_at": utc_text(head.delivered_at),
         "customer": {"first_name": head.first_name, "email": head.email},
@@ -191,20 +248,11 @@ def document(order: OrderData, *, full: bool = False) -> dict[str, Any]:
         },
         "lines": [_line(row) for row in order.lines],
         "payments": [
-            {
-                "method": method,
-                "card_brand": card_brand,
-                "card_last4": card_last4,
-                "amount": amount,
-                "status": pay_status,
-            }
-            for _id, method, card_brand, card_last4, amount, pay_status in order.payments
+            {key: row[key] for key in ("method", "card_brand", "card_last4", "amount", "status")}
+            for row in order.payments
         ],
         "shipments": [_shipment(row) for row in order.shipments],
-        "returns": [
-            {"rma_number": rma_number, "status": rma_status}
-            for _id, rma_number, rma_status in order.returns
-        ],
+        "returns": [{"rma_number": r["rma_number"], "status": r["status"]} for r in order.returns],
     }
     if full:
         doc["customer"].update(last_name=head.last_name, phone=head.phone)
@@ -241,53 +289,49 @@ def staff_document(db_session: Session, order: OrderData) -> dict[str, Any]:
     return doc
 
 
-def _line(row: list[Any]) -> dict[str, Any]:
-    (_id, sku, product_name, quantity, unit_price, returned, backordered) = row[:7]
-    style, size, colour, final_sale, personalized = row[7:]
+def _line(row: dict[str, Any]) -> dict[str, Any]:
+    quantity, returned = row["quantity"], row["returned_quantity"]
     return {
-        "sku": sku,
-        "style": style,
-        "product_name": product_name,
-        "size": size,
-        "colour": colour,
+        "sku": row["sku"],
+        "style": row["style"],
+        "product_name": row["product_name"],
+        "size": row["size"],
+        "colour": row["colour"],
         "quantity": quantity,
-        "unit_price": unit_price,
+        "unit_price": row["unit_price"],
         "returned_quantity": returned,
         "returnable_quantity": quantity - returned,
-        "backordered": bool(backordered),
-        "final_sale": bool(final_sale),
-        "personalized": bool(personalized),
+        "backordered": bool(row["backordered"]),
+        "final_sale": bool(row["final_sale"]),
+        "personalized": bool(row["personalized"]),
     }
 
 
-def _shipment(row: list[Any]) -> dict[str, Any]:
-    _id, carrier, service, tracking_number, status, promised, shipped, delivered, events = row
+def _shipment(row: dict[str, Any]) -> dict[str, Any]:
     return {
-        "carrier": carrier,
-        "service": service,
-        "tracking_number": tracking_number,
-        "tracking_url": tracking_url(carrier, tracking_number),
-        "status": status,
-        "promised_delivery_date": promised,
-        "shipped_at": utc_text(shipped),
-        "delivered_at": utc_text(delivered),
+        "carrier": row["carrier"],
+        "service": row["service"],
+        "tracking_number": row["tracking_number"],
+        "tracking_url": tracking_url(row["carrier"], row["tracking_number"]),
+        "status": row["status"],
+        "promised_delivery_date": row["promised_delivery_date"],
+        "shipped_at": utc_text(row["shipped_at"]),
+        "delivered_at": utc_text(row["delivered_at"]),
         "events": [
             {
-                "occurred_at": utc_text(occurred_at),
-                "status": event_status,
-                "description": description,
-                "location": location,
+                "occurred_at": utc_text(event["occurred_at"]),
+                "status": event["status"],
+                "description": event["description"],
+                "location": event["location"],
             }
             # In time order; the id breaks ties.
-            for _eid, occurred_at, event_status, description, location in sorted(
-                events or [], key=_time_then_id
-            )
+            for event in sorted(row["events"] or [], key=_time_then_id)
         ],
     }
 
 
-def _time_then_id(event: list[Any]) -> tuple[str, int]:
-    return event[1], event[0]
+def _time_then_id(event: dict[str, Any]) -> tuple[str, int]:
+    return event["occurred_at"], event["id"]
 
 
 def read_by_number(db_session: Session, number: int) -> OrderData | None:

@@ -128,6 +128,17 @@ class ShipTo(BaseModel):
     country: str
 
 
+class CancelRefusalView(BaseModel):
+    """Why the order can't be cancelled (null when it can)."""
+
+    code: str = Field(
+        description="already_shipped, out_for_delivery, delayed_in_transit, "
+        "delivered, already_cancelled, already_returned, lost_in_transit"
+    )
+    reason: str = Field(description="in a customer's words; follows \"can't be cancelled: \"")
+    next_step: str = Field(description="return_on_arrival, return_now, person or none")
+
+
 class VerifiedOrder(BaseModel):
     """What a verified customer sees in chat: no full address, no payment details beyond the
     card brand and last four digits."""
@@ -139,6 +150,9 @@ class VerifiedOrder(BaseModel):
     currency: str
     total: Decimal
     can_cancel: bool
+    cancel_refusal: CancelRefusalView | None
+    shipped: bool = Field(description="the parcel has left the warehouse, whatever since")
+    late: bool = Field(description="past its promised delivery date and still awaited")
     promised_delivery_date: date | None
     delivered_at: datetime | None
     customer: CustomerSummary

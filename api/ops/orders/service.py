@@ -12,10 +12,10 @@ from api.ops.customers.models import Customer
 from api.ops.inventory import service as inventory
 from api.ops.orders.models import Order
 from api.ops.orders.status import (
-    CANCELLABLE,
-    NOT_CANCELLABLE_REASON,
+    NEXT_STEP_TEXT,
     InvalidTransition,
     OrderStatus,
+    cancel_refusal,
     check_transition,
 )
 from opsdesk_ids import parse_order_number
@@ -89,14 +89,19 @@ def cancel(*, db_session: Session, order: Order, actor: str, reason: str) -> Non
     """Cancel an order that has not shipped; 409 order_not_cancellable with the reason else.
     Only the cancellable states count: the status machine also lets staff move a lost parcel
     to cancelled (a refund), which is not the customer's to ask for."""
-    if OrderStatus(order.status) not in CANCELLABLE:
-        why = NOT_CANCELLABLE_REASON.get(OrderStatus(order.status), "it can no longer be cancelled")
+    refusal = cancel_refusal(order.status)
+    if refusal is not None:
+        then = NEXT_STEP_TEXT[refusal.next_step]
         raise ApiError(
             409,
             "order_not_cancellable",
             "The order can't be cancelled",
-            f"Order #{order.number} can't be cancelled: {why}.",
+            f"Order #{order.number} can't be cancelled: {refusal.reason}"
+            + (f"; {then}." if then else "."),
             order_status=order.status,
+            reason_code=refusal.code,
+            reason=refusal.reason,
+            next_step=refusal.next_step,
         )
     transition(
         db_session=db_session, order=order, to=OrderStatus.cancelled, actor=actor, note=reason

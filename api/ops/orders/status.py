@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 
 
@@ -38,7 +40,20 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
 }
 
 CANCELLABLE = frozenset(s for s, nxt in TRANSITIONS.items() if S.cancelled in nxt and s != S.lost)
-SHIPPED_STATES = frozenset({S.shipped, S.out_for_delivery, S.delayed, S.lost})
+# The parcel has left the warehouse (whatever became of it since): the one meaning of
+# "shipped" for the order documents, the customer's answers and the generated demo data.
+SHIPPED_STATES = frozenset(
+    {S.shipped, S.out_for_delivery, S.delayed, S.delivered, S.lost, S.returned}
+)
+
+# No delivery is awaited any more: such an order is never late.
+DELIVERY_SETTLED = frozenset({S.delivered, S.cancelled, S.returned, S.lost})
+
+
+def is_late(status: str, promised: date | None, today: date) -> bool:
+    """Past its promised delivery date and still awaited."""
+    return promised is not None and OrderStatus(status) not in DELIVERY_SETTLED and promised < today
+
 
 STATUS_TEXT: dict[OrderStatus, str] = {
     S.pending: "waiting for payment to be confirmed",
@@ -55,18 +70,45 @@ STATUS_TEXT: dict[OrderStatus, str] = {
     S.returned: "returned",
 }
 
-NOT_CANCELLABLE_REASON: dict[OrderStatus, str] = {
-    S.shipped: "it has already shipped, so it can't be cancelled; "
-    "you can return it once it arrives",
-    S.out_for_delivery: "it is already out for delivery, so it can't be cancelled; "
-    "you can return it once it arrives",
-    S.delayed: "it has already shipped (it is delayed in transit), so it can't be cancelled; "
-    "a person can help with a delayed parcel",
-    S.delivered: "it has already been delivered, so it can't be cancelled; you can start a return",
-    S.cancelled: "it is already cancelled",
-    S.returned: "it has already been returned",
-    S.lost: "it was lost in transit; a person will arrange a refund or a replacement",
+
+@dataclass(frozen=True)
+class CancelRefusal:
+    """Why an order can't be cancelled: a code for programs, the reason in a customer's
+    words (it follows "can't be cancelled: "), and what the customer can do instead."""
+
+    code: str
+    reason: str
+    # return_on_arrival | return_now | person | none
+    next_step: str
+
+
+CANCEL_REFUSALS: dict[OrderStatus, CancelRefusal] = {
+    S.shipped: CancelRefusal("already_shipped", "it has already shipped", "return_on_arrival"),
+    S.out_for_delivery: CancelRefusal(
+        "out_for_delivery", "it is already out for delivery", "return_on_arrival"
+    ),
+    S.delayed: CancelRefusal(
+        "delayed_in_transit", "it has already shipped and is delayed in transit", "person"
+    ),
+    S.delivered: CancelRefusal("delivered", "it has already been delivered", "return_now"),
+    S.cancelled: CancelRefusal("already_cancelled", "it is already cancelled", "none"),
+    S.returned: CancelRefusal("already_returned", "it has already been returned", "none"),
+    S.lost: CancelRefusal("lost_in_transit", "it was lost in transit", "person"),
 }
+NEXT_STEP_TEXT = {
+    "return_on_arrival": "you can return it once it arrives",
+    "return_now": "you can start a return",
+    "person": "a person on our team can help",
+    "none": "",
+}
+
+
+def cancel_refusal(status: str) -> CancelRefusal | None:
+    """None when the order may be cancelled, else why not."""
+    current = OrderStatus(status)
+    if current in CANCELLABLE:
+        return None
+    return CANCEL_REFUSALS[current]
 
 
 class InvalidTransition(Exception):

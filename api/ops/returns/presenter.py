@@ -22,28 +22,58 @@ from api.ops.returns.policy import ReturnPolicy
 
 @cache
 def rma_by_number_sql(dialect: str) -> str:
-    """The RMA by `:rma_number` as one JSON array: its own columns, the order's number and
-    the customer's proofs (email, postal code), and its lines. Money as text with two
-    decimals, times as UTC text without an offset."""
+    """The RMA by `:rma_number` as one JSON object with named keys (those of RmaData): its
+    own columns, the order's number and the customer's proofs (email, postal code), and its
+    lines. Money as text with two decimals, times as UTC text without an offset."""
     j = JsonSql(dialect)
-    arr, agg, money, ts = j.array, j.agg, j.money, j.ts
+    obj, agg, money, ts = j.object, j.agg, j.money, j.ts
+    line = obj(
+        {
+            "id": "rl.id",
+            "sku": "rl.sku",
+            "product_name": "ol.product_name",
+            "quantity": "rl.quantity",
+            "unit_price": money("rl.unit_price"),
+            "reason": "rl.reason",
+            "exchange_sku": "rl.exchange_sku",
+            "disposition": "rl.disposition",
+        }
+    )
     lines = (
-        f"SELECT {agg}({arr}(rl.id, rl.sku, ol.product_name, rl.quantity, "
-        f"{money('rl.unit_price')}, rl.reason, rl.exchange_sku, rl.disposition)) "
-        "FROM rma_lines rl JOIN order_lines ol ON ol.id = rl.order_line_id "
+        f"SELECT {agg}({line}) FROM rma_lines rl JOIN order_lines ol ON ol.id = rl.order_line_id "
         "WHERE rl.rma_id = r.id"
     )
-    document = (
-        f"{arr}(r.rma_number, r.status, r.resolution, {money('r.items_amount')}, "
-        f"{money('r.return_shipping_fee')}, {money('r.restocking_fee')}, "
-        f"{money('r.refund_amount')}, r.label_number, r.label_carrier, "
-        f"{ts('r.label_expires_at')}, {ts('r.created_at')}, {ts('r.updated_at')}, "
-        f"o.number, c.email, o.ship_postal_code, {j.nested(lines)})"
+    document = obj(
+        {
+            "rma_number": "r.rma_number",
+            "status": "r.status",
+            "resolution": "r.resolution",
+            **{name: money(f"r.{name}") for name in MONEY_COLUMNS},
+            "label_number": "r.label_number",
+            "label_carrier": "r.label_carrier",
+            **{name: ts(f"r.{name}") for name in ("label_expires_at", "created_at", "updated_at")},
+            "order_number": "o.number",
+            "customer_email": "c.email",
+            "ship_postal_code": "o.ship_postal_code",
+            "lines": j.nested(lines),
+        }
     )
     return (
         f"SELECT {j.as_text(document)} FROM rmas r JOIN orders o ON o.id = r.order_id "
         "JOIN customers c ON c.id = o.customer_id WHERE r.rma_number = :rma_number"
     )
+
+
+LINE_KEYS = (
+    "sku",
+    "product_name",
+    "quantity",
+    "unit_price",
+    "reason",
+    "exchange_sku",
+    "disposition",
+)
+MONEY_COLUMNS = ("items_amount", "return_shipping_fee", "restocking_fee", "refund_amount")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +93,7 @@ class RmaData:
     order_number: int
     customer_email: str
     ship_postal_code: str
-    lines: list[list[Any]]
+    lines: list[dict[str, Any]]
 
 
 def parse(raw: str | None) -> RmaData | None:
@@ -71,12 +101,12 @@ def parse(raw: str | None) -> RmaData | None:
     if raw is None:
         return None
     values = json.loads(raw)
-    values[-1] = sorted(values[-1] or [], key=_first)
-    return RmaData(*values)
+    values["lines"] = sorted(values["lines"] or [], key=_by_id)
+    return RmaData(**values)
 
 
-def _first(row: list[Any]) -> Any:
-    return row[0]
+def _by_id(row: dict[str, Any]) -> Any:
+    return row["id"]
 
 
 def document(rma: RmaData, policy: ReturnPolicy) -> dict[str, Any]:
@@ -106,20 +136,7 @@ def document(rma: RmaData, policy: ReturnPolicy) -> dict[str, Any]:
         "status": rma.status,
         "status_text": RMA_STATUS_TEXT[status],
         "resolution": rma.resolution,
-        "lines": [
-            {
-                "sku": sku,
-                "product_name": product_name,
-                "quantity": quantity,
-                "unit_price": unit_price,
-                "reason": reason,
-                "exchange_sku": exchange_sku,
-                "disposition": disposition,
-            }
-            for _id, sku, product_name, quantity, unit_price, reason, exchange_sku, disposition in (
-                rma.lines
-            )
-        ],
+        "lines": [{key: line[key] for key in LINE_KEYS} for line in rma.lines],
         "items_amount": rma.items_amount,
         "fees": {
             "return_shipping": rma.return_shipping_fee,

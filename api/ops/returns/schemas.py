@@ -49,6 +49,21 @@ class FeesView(BaseModel):
     total: Decimal
 
 
+class ExchangeTargetView(BaseModel):
+    sku: str
+    size: str
+    colour: str
+    available: int
+
+
+class ResolutionOptionView(BaseModel):
+    code: str
+    title: str = Field(description="the choice in a customer's words, e.g. for a button")
+    amount: Decimal = Field(description="what the whole return gives back with this choice")
+    available: bool
+    why_not: str | None = Field(description="why this choice is not open, in a customer's words")
+
+
 class LineEligibility(BaseModel):
     sku: str
     quantity: int
@@ -56,6 +71,10 @@ class LineEligibility(BaseModel):
     reason: str
     fees: FeesView
     options: list[str]
+    exchange_for: list[ExchangeTargetView] = Field(
+        description="other sizes and colours in stock for the quantity, when an exchange "
+        "is one of the options"
+    )
     refund_estimate: Decimal
     return_by: date | None
     condition: str | None
@@ -68,6 +87,10 @@ class EligibilityResponse(BaseModel):
     lines: list[LineEligibility]
     fees: FeesView
     refund_estimate: Decimal
+    resolution_options: list[ResolutionOptionView] = Field(
+        description="every resolution of the policy for this return as a whole, with its "
+        "title and amount, and whether it is open (an exchange is one item at a time)"
+    )
     label_valid_until: date = Field(
         description="If the return is booked now, the last day its prepaid label can be used "
         "(`return_by` of a line is the end of the return window, which can be later)."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import timedelta
 from typing import Annotated
 
@@ -23,14 +24,14 @@ from api.errors import ApiError, json_response
 from api.ops.auth.service import Principal
 from api.ops.common.idempotency import run_once
 from api.ops.orders import service as orders
-from api.ops.returns import labels, presenter, schemas, service
-from api.ops.returns.enums import RMA_STATUS_TEXT, RmaStatus
+from api.ops.returns import assessment, labels, options, presenter, schemas, service
+from api.ops.returns.enums import RMA_STATUS_TEXT, Resolution, RmaStatus
 from api.ops.returns.models import Rma
 from api.ops.returns.policy import Fees, load_policy
 from api.ops.verification import service as verification
 from api.reads import get_reader
 from api.settings import get_settings
-from opsdesk_ids import canonical_rma_number
+from opsdesk_ids import canonical_rma_number, canonical_sku
 
 router = APIRouter(prefix="/returns", tags=["returns"])
 
@@ -75,16 +76,19 @@ def check_eligibility(
     options, and what the customer would get back."""
     _prove(who, body, body.order_number)
     order = orders.get_by_number_or_raise(db_session=db, order_number=body.order_number)
-    found = service.assess(
+    policy = _policy()
+    found = assessment.assess(
         db_session=db,
-        policy=_policy(),
+        policy=policy,
         order=order,
         lines=[
-            service.RequestedLine(sku=ln.sku, quantity=ln.quantity, reason=ln.reason)
+            assessment.RequestedLine(sku=ln.sku, quantity=ln.quantity, reason=ln.reason)
             for ln in body.lines
         ],
         resolution=body.resolution,
     )
+    unit_prices = {sku: line.unit_price for sku, line in found.order_lines.items()}
+    reasons: dict[str, str | None] = {canonical_sku(ln.sku): ln.reason for ln in body.lines}
     return schemas.EligibilityResponse(
         order_number=str(order.number),
         resolution=body.resolution.value,
@@ -97,6 +101,14 @@ def check_eligibility(
                 reason=d.reason,
                 fees=_fees(d.fees),
                 options=list(d.options),
+                exchange_for=[
+                    schemas.ExchangeTargetView(**asdict(target))
+                    for target in (
+                        options.exchange_targets(db_session=db, sku=d.sku, quantity=d.quantity)
+                        if Resolution.exchange in d.options
+                        else []
+                    )
+                ],
                 refund_estimate=d.refund_estimate,
                 return_by=d.return_by,
                 condition=d.condition,
@@ -105,7 +117,11 @@ def check_eligibility(
         ],
         fees=_fees(found.settlement.fees),
         refund_estimate=found.settlement.refund_amount,
-        label_valid_until=(utcnow() + timedelta(days=_policy().label_valid_days)).date(),
+        resolution_options=[
+            schemas.ResolutionOptionView(**asdict(option))
+            for option in options.resolution_options(policy, found.decisions, unit_prices, reasons)
+        ],
+        label_valid_until=(utcnow() + timedelta(days=policy.label_valid_days)).date(),
     )
 
 
@@ -134,7 +150,7 @@ def create_return(
             policy=_policy(),
             order=order,
             lines=[
-                service.RequestedLine(
+                assessment.RequestedLine(
                     sku=ln.sku, quantity=ln.quantity, reason=ln.reason, exchange_sku=ln.exchange_sku
                 )
                 for ln in body.lines

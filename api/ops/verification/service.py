@@ -117,12 +117,20 @@ class Attempt:
     postal_code: str | None
 
 
+@dataclass(frozen=True)
+class Admission:
+    """None retry_after: admitted, with `tries_left` failed proofs before the limit (the
+    fewest of any bucket); else the seconds until the fullest bucket's window ends."""
+
+    retry_after: int | None
+    tries_left: int
+
+
 def admit(
     *, db_session: Session, keys: dict[str, int], failed: bool, now: datetime, window: timedelta
-) -> int | None:
+) -> Admission:
     """Count the attempt (when `failed`) in every bucket of `keys` (key -> max failures) in one
-    statement, unless a bucket is already at its limit. None when admitted, else the seconds
-    until the fullest bucket's window ends."""
+    statement, unless a bucket is already at its limit."""
     cutoff = now - window
     insert = (
         postgresql.insert(VerificationBucket)
@@ -150,15 +158,16 @@ def admit(
             "max_failures": stmt.excluded.max_failures,
         },
         where=expired | (table.c.failures < stmt.excluded.max_failures),
-    ).returning(table.c.key)
-    admitted = set(db_session.scalars(upsert))
+    ).returning(table.c.key, table.c.failures, table.c.max_failures)
+    rows = db_session.execute(upsert).all()
+    admitted = {row.key for row in rows}
     if admitted == set(keys):
-        return None
+        return Admission(None, min(row.max_failures - row.failures for row in rows))
     started = db_session.scalar(
         select(func.max(table.c.window_started_at)).where(table.c.key.in_(set(keys) - admitted))
     )
     remaining = (started + window - now).total_seconds() if started else window.total_seconds()
-    return max(1, int(remaining + 0.999))
+    return Admission(max(1, int(remaining + 0.999)), 0)
 
 
 def prove(attempt: Attempt, proof: Proof) -> None:
@@ -181,9 +190,10 @@ def prove(attempt: Attempt, proof: Proof) -> None:
             email=attempt.email,
             postal_code=attempt.postal_code,
         )
-        retry_after = admit(
+        admission = admit(
             db_session=db, keys=keys, failed=not proven, now=utcnow(), window=lim.window
         )
+        retry_after = admission.retry_after
         if proven and retry_after is None and attempt.conversation_id:
             # The conversation's customer is who just proved it (the console shows them).
             conversations.note_customer(
@@ -196,16 +206,34 @@ def prove(attempt: Attempt, proof: Proof) -> None:
             "Too many failed verification attempts",
             "Please wait a few minutes or ask for a person.",
             retry_after=retry_after,
+            tries_left=0,
+            blocked=True,
         )
     if not proven:
         metrics.verification_failed()
         log.info("verification failed for %s", attempt.subject_key)
-        raise NotProven
+        raise NotProven(admission.tries_left)
 
 
 class NotProven(Exception):
     """The email or postal code does not match (or there is no such order): callers answer
-    with their own 404, the same as for an unknown order."""
+    with their own 404, the same as for an unknown order, saying how many tries are left."""
+
+    def __init__(self, tries_left: int) -> None:
+        super().__init__(f"not proven, {tries_left} tries left")
+        self.tries_left = tries_left
+
+
+def not_found(code: str, title: str, refused: NotProven) -> ApiError:
+    """The 404 of a failed proof: the same for an unknown number, with the tries left (the
+    API owns the limit; the assistant only says it)."""
+    return ApiError(
+        404,
+        code,
+        title,
+        tries_left=refused.tries_left,
+        blocked=refused.tries_left <= 0,
+    )
 
 
 def prove_order(
@@ -223,8 +251,8 @@ def prove_order(
             Attempt(f"order:{order_key(order_number)}", conversation_id, email, postal_code),
             _proof_of_order(number),
         )
-    except NotProven:
-        raise ApiError(404, "order_not_found", "Order not found") from None
+    except NotProven as refused:
+        raise not_found("order_not_found", "Order not found", refused) from None
     assert number is not None  # a proof matched, so the order exists
     return number
 
@@ -242,5 +270,5 @@ def prove_rma(
             Attempt(f"rma:{rma_number or 'none'}", conversation_id, email, postal_code),
             _proof_of_rma(rma_number),
         )
-    except NotProven:
-        raise ApiError(404, "rma_not_found", "Return not found") from None
+    except NotProven as refused:
+        raise not_found("rma_not_found", "Return not found", refused) from None
