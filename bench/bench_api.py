@@ -33,18 +33,28 @@ from bench.common import HEADER, json_body, machine, percentile, run_load  # noq
 
 REPO = Path(__file__).resolve().parent.parent
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-PG_BENCH = "postgresql+psycopg://postgres@127.0.0.1:5432/opsdesk_bench"
+PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
 
 
 def fresh_database(backend: str, workdir: Path) -> str:
+    """A new SQLite file, or a PostgreSQL database of its own (opsdesk_bench_<random>): the
+    benchmark drops only what it created (drop_database)."""
     if backend == "sqlite":
         return f"sqlite:///{workdir / 'bench.db'}"
+    name = f"opsdesk_bench_{secrets.token_hex(4)}"
     admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(sa.text("DROP DATABASE IF EXISTS opsdesk_bench"))
-        conn.execute(sa.text("CREATE DATABASE opsdesk_bench"))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-    return PG_BENCH
+    return f"{PG_SERVER}/{name}"
+
+
+def drop_database(url: str) -> None:
+    name = sa.engine.make_url(url).database
+    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def server_version(url: str) -> str:
@@ -103,6 +113,22 @@ def bench_backend(
     workdir = Path(tempfile.mkdtemp(prefix=f"opsdesk-bench-{backend}-"))
     reuse = url is not None
     url = url or fresh_database(backend, workdir)
+    try:
+        measure_backend(backend, orders, per_client, url, reuse, workdir, levels)
+    finally:
+        if backend == "postgres" and not reuse:
+            drop_database(url)
+
+
+def measure_backend(
+    backend: str,
+    orders: int,
+    per_client: int,
+    url: str,
+    reuse: bool,
+    workdir: Path,
+    levels: list[int] | None,
+) -> None:
     keys = {"admin": secrets.token_urlsafe(24), "service": secrets.token_urlsafe(24)}
     env = {
         **os.environ,

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse
 
-from api.console.views import PAGE_HEADERS, Me, require_admin, templates
+from api.console.web import PAGE_HEADERS, Me, require_admin, templates
 from api.db import utcnow
 from api.deps import DbSession
 from api.ops.metrics import returns
