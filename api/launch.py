@@ -68,7 +68,8 @@ def process_specs(
             [str(RASA_BIN / "rasa"), "run", "--enable-api", "--interface", "127.0.0.1",
              "--port", str(rasa_port), "--model", str(model_path()),
              "--endpoints", endpoints_file, "--credentials", "bot/credentials.yml"],
-            f"http://127.0.0.1:{rasa_port}/status",
+            # `/`: /status wants Rasa's token; the model is loaded before the server answers.
+            f"http://127.0.0.1:{rasa_port}/",
         ),
     }  # fmt: skip
 
