@@ -111,6 +111,7 @@ def test_reply_to_a_customer_connected_nowhere_stays_pending(cluster: Cluster) -
         return session_id
 
     session_id = asyncio.run(scenario())
+    time.sleep(1)  # the api process has seen the socket go
     conversation_id = cluster.conversation_of(session_id, "socketio")
     with cluster.staff(1) as api:
         r = api.post(
