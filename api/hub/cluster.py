@@ -51,7 +51,10 @@ class Cluster:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self, on_remote_event: RemoteEvent) -> None:
-        await self._alive()
+        try:
+            await self._alive()
+        except Exception:  # noqa: BLE001 - the api starts while Redis is away; retried
+            log.warning("cluster: Redis is not reachable at start", exc_info=True)
         self._tasks = [
             asyncio.ensure_future(self._keep_alive()),
             asyncio.ensure_future(self._relay(on_remote_event)),
