@@ -24,6 +24,7 @@ from api.launch import (
     stop_processes,
 )
 from api.rasa_profile import ProfileError
+from api.rasa_profile import check as check_profile
 from api.settings import REPO_ROOT, get_settings
 
 __all__ = [
@@ -212,10 +213,15 @@ def cmd_up(args: argparse.Namespace) -> int:
     from api.seed import seed
 
     settings = get_settings()
+    replicas = args.replicas or settings.replicas
+    try:  # before anything is installed, seeded or trained
+        check_profile(settings.model_copy(update={"replicas": replicas}))
+    except ProfileError as exc:
+        print(f"not started: {exc}", file=sys.stderr)
+        return 2
     ensure_rasa_env()
     seed(get_engine(), settings)
     train()
-    replicas = args.replicas or settings.replicas
     print(f"starting api, actions and rasa ({replicas} of each) ...", flush=True)
     try:
         procs = start_processes(args.port, args.rasa_port, args.actions_port, replicas=replicas)
