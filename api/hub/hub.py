@@ -62,6 +62,9 @@ TYPING_EVERY_SECONDS = 2.0
 TYPING_REMEMBERED = 10_000
 GONE_REMEMBERED = 10_000
 
+# Between api processes only (never passed to listeners): a customer message was processed.
+ANSWERED = "answered"
+
 Listener = Callable[[str, str, int | None], Awaitable[None]]
 T = TypeVar("T")
 
@@ -349,7 +352,12 @@ class Hub:
 
     async def _remote_event(self, event: str, conversation_id: str, message_id: int | None) -> None:
         """Another api process's event: the customer left or came back there, or a message
-        was stored or delivered there; this process's listeners hear it too."""
+        was stored or delivered there; this process's listeners hear it too. `answered`
+        (a message processed there) wakes the REST request waiting for it here."""
+        if event == ANSWERED:
+            if message_id is not None:
+                self._resolve(message_id)
+            return
         if event == "left":
             self._gone[conversation_id] = None
             while len(self._gone) > GONE_REMEMBERED:
@@ -398,6 +406,10 @@ class Hub:
                             await self._deliver_pending(conversation_id)
                         finally:
                             self._resolve(turn.message_id)
+                            if self.cluster is not None:  # a REST request may wait elsewhere
+                                await self.cluster.publish(
+                                    ANSWERED, conversation_id, turn.message_id
+                                )
                 self._resolve_conversation(conversation_id)
         except Exception:  # noqa: BLE001 - the database failed; the next message resumes
             log.exception("conversation %s: worker stopped", conversation_id)
