@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any, TypeVar
 
 import anyio
 
+from api.hub.activity import TYPING_EVERY_SECONDS, CustomerActivity
 from api.hub.cluster import Cluster
 from api.hub.messages import ChannelSender, CustomerOffline, InboundMessage
 from api.hub.rasa import GREET, RESTART, BotReply, RasaUnavailable
@@ -43,6 +43,9 @@ from api.settings import get_settings
 
 log = logging.getLogger("opsdesk.hub")
 
+# Named here too for the channels and tests that read them from this module.
+__all__ = ["TYPING_EVERY_SECONDS", "UNAVAILABLE_TEXT", "Hub", "_store_inbound"]
+
 # The payload of "Talk to a person": the assistant's own intent; when the assistant cannot be
 # reached, the hub opens the ticket itself.
 HANDOFF_PAYLOAD = "/human_handoff"
@@ -55,12 +58,6 @@ UNAVAILABLE_BUTTONS = [{"title": "Talk to a person", "payload": HANDOFF_PAYLOAD}
 # server calls in the middle of a turn) keep the rest of the pool, and SQLite takes one
 # writer at a time anyway.
 DB_THREADS = 8
-# What the customer is doing, passed to listeners and never stored: `typing` at most once per
-# TYPING_EVERY_SECONDS per conversation, `left` and `back`.
-ACTIVITIES = ("typing", "left", "back")
-TYPING_EVERY_SECONDS = 2.0
-TYPING_REMEMBERED = 10_000
-GONE_REMEMBERED = 10_000
 
 # Between api processes only (never passed to listeners): a customer message was processed.
 ANSWERED = "answered"
@@ -112,8 +109,7 @@ class Hub:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._background: set[asyncio.Task[Any]] = set()
         self._db_threads: anyio.CapacityLimiter | None = None
-        self._typing_at: dict[str, float] = {}  # conversation -> when `typing` was last told
-        self._gone: OrderedDict[str, None] = OrderedDict()  # conversations whose customer left
+        self._activity = CustomerActivity(self._notify)
 
     # -- what channels call -------------------------------------------------------------
 
@@ -133,7 +129,7 @@ class Hub:
         async with self._store_locks.hold((message.channel, message.channel_key)):
             stored = await self._db(_store_inbound, message)
         if not stored.replayed:
-            self._typing_at.pop(stored.conversation_id, None)  # the next typing is news
+            self._activity.wrote(stored.conversation_id)
             self._kick(stored.conversation_id)
             await self._notify("message", stored.conversation_id, stored.message_id)
         return stored
@@ -193,38 +189,12 @@ class Hub:
         """A channel saw the customer typing, leaving or coming back: tell the listeners,
         store nothing. `typing` is passed on at most once per TYPING_EVERY_SECONDS per
         conversation, `back` only after a `left`; returns whether it was passed on."""
-        if activity not in ACTIVITIES:
-            raise ValueError(f"unknown activity {activity!r}")
-        if activity == "left":
-            self._gone[conversation_id] = None
-            self._gone.move_to_end(conversation_id)
-            while len(self._gone) > GONE_REMEMBERED:
-                self._gone.popitem(last=False)
-            self._typing_at.pop(conversation_id, None)
-        elif activity == "back":
-            if conversation_id not in self._gone:
-                return False
-            del self._gone[conversation_id]
-        else:
-            now = asyncio.get_running_loop().time()
-            last = self._typing_at.get(conversation_id)
-            if last is not None and now - last < TYPING_EVERY_SECONDS:
-                return False
-            if len(self._typing_at) >= TYPING_REMEMBERED:
-                self._typing_at = {
-                    c: at for c, at in self._typing_at.items() if now - at < TYPING_EVERY_SECONDS
-                }
-            self._typing_at[conversation_id] = now
-            if conversation_id in self._gone:  # typing again: back, without a word about it
-                del self._gone[conversation_id]
-                await self._notify("back", conversation_id, None)
-        await self._notify(activity, conversation_id, None)
-        return True
+        return await self._activity.seen(conversation_id, activity)
 
     def customer_gone(self, conversation_id: str) -> bool:
         """Whether the customer's channel said they left and nothing since says they are back
-        (kept in this process only)."""
-        return conversation_id in self._gone
+        (on any api process, when they share Redis)."""
+        return self._activity.gone(conversation_id)
 
     # -- life cycle -----------------------------------------------------------------------
 
@@ -358,12 +328,7 @@ class Hub:
             if message_id is not None:
                 self._resolve(message_id)
             return
-        if event == "left":
-            self._gone[conversation_id] = None
-            while len(self._gone) > GONE_REMEMBERED:
-                self._gone.popitem(last=False)
-        elif event in ("back", "message", "typing"):
-            self._gone.pop(conversation_id, None)
+        self._activity.heard_elsewhere(event, conversation_id)
         await self._notify_here(event, conversation_id, message_id)
 
     async def _notify_here(self, event: str, conversation_id: str, message_id: int | None) -> None:
