@@ -13,9 +13,10 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 from api.hub.hub import UNAVAILABLE_TEXT
+from api.hub.replicas import RasaReplicas
 from tests.scale.conftest import Cluster, texts
 
-CUSTOMERS = 8
+CUSTOMERS = 10
 TURNS = ["hi", "where is my order?", "10001", "jane.doe@example.com"]
 # Each answer must show that the form is where it should be.
 EXPECTED = ["", "order number", "email", "UPS"]
@@ -42,6 +43,9 @@ def test_killing_a_replica_mid_conversation_loses_and_doubles_nothing(cluster: C
         for future in futures:
             future.result(timeout=600)
     assert cluster.procs["rasa-2"].popen.wait(timeout=10) == -signal.SIGKILL
+    replicas = RasaReplicas(cluster.rasa_urls, timeout=5)
+    homes = [replicas.order_for(cluster.conversation_of(s))[0].base_url for s in senders]
+    assert cluster.rasa_urls[1] in homes  # some conversations had to move to the survivor
 
     for sender in senders:
         said = answers[sender]
