@@ -228,14 +228,11 @@ def main() -> None:
             f"customers (half REST, half socket.io), {args.seconds:.0f} s per phase, "
             f"{args.think:g} s between turns; the load generator runs on the same machine"
         )
-        rows = [
-            phase("1", 1, args, overrides, work),
-            phase("2", 2, args, overrides, work),
-            phase("2, one killed", 2, args, overrides, work, kill_after=args.seconds / 3),
-        ]
-        print(HEADER)
-        for line in rows:
-            print(line)
+        print(HEADER, flush=True)  # each row as its phase ends
+        print(phase("1", 1, args, overrides, work), flush=True)
+        print(phase("2", 2, args, overrides, work), flush=True)
+        kill_after = args.seconds / 3
+        print(phase("2, one killed", 2, args, overrides, work, kill_after=kill_after), flush=True)
     finally:
         if created:
             drop_database(f"{created}_tracker")
