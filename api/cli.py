@@ -8,27 +8,39 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 
 from api import stack
+from api.launch import (
+    MODEL_NAME,
+    MODELS,
+    QUIET_RASA_ENV,
+    RASA_BIN,
+    RASA_VENV,
+    model_path,
+    process_specs,
+    start_processes,
+    stop_processes,
+)
+from api.rasa_profile import ProfileError
+from api.rasa_profile import check as check_profile
 from api.settings import REPO_ROOT, get_settings
 
-RASA_VENV = REPO_ROOT / ".venv-rasa"
-RASA_BIN = RASA_VENV / "bin"
-MODELS = REPO_ROOT / "models"
-MODEL_NAME = "opsdesk"
+__all__ = [
+    "MODELS",
+    "MODEL_NAME",
+    "QUIET_RASA_ENV",
+    "RASA_BIN",
+    "RASA_VENV",
+    "model_path",
+    "process_specs",
+    "start_processes",
+    "stop_processes",
+]
+
 # What the model is trained from (endpoints and credentials are not: they are read at run time).
 TRAINING_INPUTS = ("bot/config.yml", "bot/domain", "data/nlu", "data/rules", "data/stories")
-# Rasa 3.6's old stack is noisy at start-up; none of it is for the user.
-QUIET_RASA_ENV = {
-    "TF_CPP_MIN_LOG_LEVEL": "3",
-    "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
-    "PYTHONWARNINGS": "ignore",
-    "RASA_TELEMETRY_ENABLED": "false",
-    "LOG_LEVEL_LIBRARIES": "ERROR",
-}
 
 
 def cmd_api(args: argparse.Namespace) -> int:
@@ -164,10 +176,6 @@ def training_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def model_path() -> Path:
-    return MODELS / f"{MODEL_NAME}.tar.gz"
-
-
 def rasa_train_command(out: Path, name: str) -> list[str]:
     """`rasa train` on the project's domain, config and training data."""
     return [
@@ -205,109 +213,26 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def process_specs(
-    api_port: int, rasa_port: int, actions_port: int
-) -> dict[str, tuple[list[str], str]]:
-    """name -> (command, readiness URL) for the three processes of OpsDesk."""
-    return {
-        "api": (
-            [sys.executable, "-m", "api.cli", "api", "--port", str(api_port)],
-            f"http://127.0.0.1:{api_port}/healthz",
-        ),
-        "actions": (
-            [str(RASA_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions",
-             "--port", str(actions_port)],
-            f"http://127.0.0.1:{actions_port}/health",
-        ),
-        "rasa": (
-            [str(RASA_BIN / "rasa"), "run", "--enable-api", "--interface", "127.0.0.1",
-             "--port", str(rasa_port), "--model", str(model_path()),
-             "--endpoints", "bot/endpoints.yml", "--credentials", "bot/credentials.yml"],
-            f"http://127.0.0.1:{rasa_port}/status",
-        ),
-    }  # fmt: skip
-
-
-def start_processes(
-    api_port: int = 8000,
-    rasa_port: int = 5005,
-    actions_port: int = 5055,
-    *,
-    env_overrides: dict[str, str] | None = None,
-    log_dir: Path | None = None,
-    timeout: float = 120.0,
-) -> dict[str, stack.Process]:
-    """Start api, actions and rasa; return once each answers (or raise, stopping them).
-    `env_overrides` (OPSDESK_* variables) point all three at another database or var/."""
-    settings = get_settings()
-    env = {
-        **os.environ,
-        **QUIET_RASA_ENV,
-        "OPSDESK_SERVICE_KEY": settings.service_key,
-        "OPSDESK_VAR_DIR": str(settings.var_dir),
-        "PYTHONPATH": str(REPO_ROOT),
-        **(env_overrides or {}),
-    }
-    var_dir = Path(env["OPSDESK_VAR_DIR"])
-    env.update(
-        OPSDESK_API_URL=f"http://127.0.0.1:{api_port}",
-        OPSDESK_ACTIONS_URL=f"http://127.0.0.1:{actions_port}/webhook",
-        OPSDESK_RASA_URL=f"http://127.0.0.1:{rasa_port}",
-        OPSDESK_RASA_TRACKER_DB=str(var_dir / "rasa" / "tracker.db"),
-        # The action server listens on loopback only (rasa_sdk reads SANIC_HOST).
-        SANIC_HOST="127.0.0.1",
-    )
-    (var_dir / "rasa").mkdir(parents=True, exist_ok=True)
-    log_dir = log_dir or var_dir / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    procs: dict[str, stack.Process] = {}
-    specs = process_specs(api_port, rasa_port, actions_port)
-    try:
-        # All three start at once (rasa takes longest, loading its model); each has its own
-        # process group, which stop_processes() ends as a whole, and which Ctrl-C in the
-        # terminal does not reach: supervise() stops them.
-        for name, (command, url) in specs.items():
-            procs[name] = stack.start(
-                command,
-                cwd=REPO_ROOT,
-                env=env,
-                health_url=url,
-                timeout=timeout,
-                log_path=log_dir / f"{name}.log",
-                append=True,
-                new_session=True,
-                name=name,
-                wait=False,
-            )
-        try:
-            stack.wait_all_healthy(procs.values(), timeout, interval=0.5)
-        except stack.NotReady as exc:  # in the words `opsdesk up` has always used
-            if exc.returncode is None:
-                message = f"not ready after {timeout:.0f} s: {', '.join(exc.names)}"
-            else:
-                message = f"{exc.names[0]} exited at start; see {log_dir / exc.names[0]}.log"
-            raise RuntimeError(message) from None
-    except BaseException:
-        stop_processes(procs)
-        raise
-    return procs
-
-
-def stop_processes(procs: Mapping[str, stack.Process | subprocess.Popen]) -> None:
-    """SIGTERM to each process's group, SIGKILL to those still there 10 s later."""
-    stack.stop_all(procs.values(), grace=10)
-
-
 def cmd_up(args: argparse.Namespace) -> int:
     from api.db import get_engine
     from api.seed import seed
 
     settings = get_settings()
+    replicas = args.replicas or settings.replicas
+    try:  # before anything is installed, seeded or trained
+        check_profile(settings.model_copy(update={"replicas": replicas}))
+    except ProfileError as exc:
+        print(f"not started: {exc}", file=sys.stderr)
+        return 2
     ensure_rasa_env()
     seed(get_engine(), settings)
     train()
-    print("starting api, actions and rasa ...", flush=True)
-    procs = start_processes(args.port, args.rasa_port, args.actions_port)
+    print(f"starting api, actions and rasa ({replicas} of each) ...", flush=True)
+    try:
+        procs = start_processes(args.port, args.rasa_port, args.actions_port, replicas=replicas)
+    except ProfileError as exc:
+        print(f"not started: {exc}", file=sys.stderr)
+        return 2
     base = f"http://127.0.0.1:{args.port}"
     banner = f"""
 OpsDesk is running.
@@ -320,7 +245,7 @@ OpsDesk is running.
   logs           {settings.var_dir / "logs"}
 Try: curl -s -XPOST {base}/webhooks/rest/webhook \\
        -d '{{"sender": "me", "message": "where is my order #10001? jane.doe@example.com"}}'
-Ctrl-C stops all three."""
+Ctrl-C stops them all."""
     return stack.supervise(procs, on_ready=lambda: print(banner, flush=True))
 
 
@@ -344,6 +269,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--rasa-port", type=int, default=5005)
     p.add_argument("--actions-port", type=int, default=5055)
+    p.add_argument(
+        "--replicas",
+        type=int,
+        choices=range(1, 17),
+        metavar="N",
+        help="Rasa servers (each with its action server) and api processes, on consecutive "
+        "ports (default: OPSDESK_REPLICAS, 1); more than one needs PostgreSQL and Redis",
+    )
     p.set_defaults(func=cmd_up)
     p = sub.add_parser("api", help="serve the api process only")
     p.add_argument("--host", default="127.0.0.1")

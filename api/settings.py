@@ -23,6 +23,8 @@ GENERATED_SECRETS = (
     "agent_password",
     "metrics_token",
     "admin_password",
+    # Rasa's HTTP API (`rasa run --auth-token`); the hub sends it on every call to Rasa.
+    "rasa_token",
 )
 
 
@@ -53,9 +55,22 @@ class Settings(BaseSettings):
     console_lockout_seconds: int = 900
     console_session_hours: int = 12
     rasa_url: str = "http://127.0.0.1:5005"
+    # Several Rasa servers sharing one tracker store (PostgreSQL) and lock store (Redis):
+    # their base URLs, comma-separated. Empty: rasa_url alone. The hub keeps each
+    # conversation on one of them and moves it to the next when that one does not answer.
+    rasa_urls: str = ""
+    rasa_token: str = ""
+    # How many Rasa servers (each with its action server) and api processes `opsdesk up`
+    # starts; more than one needs PostgreSQL and Redis.
+    replicas: int = Field(default=1, ge=1, le=16)
     # A turn of the assistant that takes longer is answered "briefly unavailable".
     rasa_timeout_seconds: float = 20.0
+    # Redis: Rasa's lock store and the socket.io rooms shared by several api processes.
     redis_url: str = ""
+    # RabbitMQ (amqp://user:password@host:port/vhost): Rasa publishes every tracker event
+    # to this queue (through its fanout exchange `rasa-exchange`).
+    rabbitmq_url: str = ""
+    rabbitmq_queue: str = "rasa_events"
     store_dir: Path = REPO_ROOT / "data" / "store"
     # Failed proofs of identity allowed per conversation, and per order (or return) number
     # whatever the conversation, within the window, before 429. The assistant gives up when
@@ -115,6 +130,10 @@ class Settings(BaseSettings):
 
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.var_dir / 'opsdesk.db'}"
+
+    def rasa_replica_urls(self) -> list[str]:
+        urls = [u.strip().rstrip("/") for u in self.rasa_urls.split(",") if u.strip()]
+        return urls or [self.rasa_url.rstrip("/")]
 
 
 def _load_or_create_secrets(var_dir: Path) -> dict[str, str]:

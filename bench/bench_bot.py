@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -78,7 +79,12 @@ def main() -> None:
         print(f"training from scratch (`rasa train`, NLU + dialogue): {seconds:.0f} s")
     model = cli.train()
     var = work / "var"
-    overrides = {"OPSDESK_VAR_DIR": str(var), "OPSDESK_DATABASE_URL": f"sqlite:///{var / 'ops.db'}"}
+    token = secrets.token_urlsafe(24)  # Rasa's HTTP API (/model/parse) wants it
+    overrides = {
+        "OPSDESK_VAR_DIR": str(var),
+        "OPSDESK_DATABASE_URL": f"sqlite:///{var / 'ops.db'}",
+        "OPSDESK_RASA_TOKEN": token,
+    }
     env = {**os.environ, **overrides}
     subprocess.run(
         [sys.executable, "-m", "api.cli", "seed"],
@@ -96,7 +102,9 @@ def main() -> None:
         f"{time.perf_counter() - started:.1f} s; model {model.stat().st_size / 1e6:.0f} MB"
     )
     try:
-        with httpx.Client(base_url="http://127.0.0.1:18105", timeout=30) as c:
+        with httpx.Client(
+            base_url="http://127.0.0.1:18105", params={"token": token}, timeout=30
+        ) as c:
             for text in PARSE_TEXTS:  # warm up
                 c.post("/model/parse", json={"text": text})
             parse = measure(

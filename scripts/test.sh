@@ -36,5 +36,8 @@ echo "== end to end: api, actions and rasa with the trained model"
 .venv/bin/python -m pytest -q -p no:cacheprovider tests/e2e
 .venv/bin/python -m pytest -q -p no:cacheprovider tests/hub/test_social_rasa.py
 
+echo "== past one process: two replicas on PostgreSQL, Redis and RabbitMQ, then one killed"
+.venv/bin/python -m pytest -q -p no:cacheprovider tests/scale
+
 echo "== browsers: the storefront chat widget, rasa-webchat and the agent console in Debian's chromium"
 .venv/bin/python -m pytest -q -p no:cacheprovider tests/browser

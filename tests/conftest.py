@@ -69,6 +69,8 @@ def drop_test_database(url: str) -> None:
     engine = _server_admin()
     with engine.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        # Rasa's tracker store beside it (api/rasa_profile.py), when a stack ran on it.
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}_tracker" WITH (FORCE)'))
     engine.dispose()
 
 

@@ -12,30 +12,39 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any, TypeVar
 
 import anyio
-from sqlalchemy.exc import IntegrityError
 
-from api.db import begin_write, session_scope, utcnow
-from api.hub.messages import (
-    ChannelSender,
-    CustomerOffline,
-    DeliveryQueued,
-    InboundMessage,
-    OutboundMessage,
+from api.hub.activity import TYPING_EVERY_SECONDS, CustomerActivity
+from api.hub.cluster import Cluster
+from api.hub.messages import ChannelSender, CustomerOffline, DeliveryQueued, InboundMessage
+from api.hub.rasa import GREET, RESTART, BotReply, RasaUnavailable
+from api.hub.replicas import RasaReplicas
+from api.hub.store import (
+    Stored,
+    Turn,
+    _answer_with,
+    _handoff_without_assistant,
+    _mark_deliveries,
+    _next_turn,
+    _pending_for_delivery,
+    _reset_done,
+    _set_inbound_state,
+    _store_inbound,
+    _store_outbound,
+    _take_pending,
+    _unprocessed_conversations,
 )
-from api.hub.rasa import GREET, RESTART, BotReply, RasaClient, RasaUnavailable
-from api.ops.conversations import service as conversations
-from api.ops.conversations.models import Conversation, Message
-from api.ops.tickets import service as tickets
+from api.ops.conversations.models import Message
 from api.settings import get_settings
 
 log = logging.getLogger("opsdesk.hub")
+
+# Named here too for the channels and tests that read them from this module.
+__all__ = ["TYPING_EVERY_SECONDS", "UNAVAILABLE_TEXT", "Hub", "_store_inbound"]
 
 # The payload of "Talk to a person": the assistant's own intent; when the assistant cannot be
 # reached, the hub opens the ticket itself.
@@ -45,41 +54,16 @@ UNAVAILABLE_TEXT = (
     "Please try again in a minute, or I can pass you to a person on our team."
 )
 UNAVAILABLE_BUTTONS = [{"title": "Talk to a person", "payload": HANDOFF_PAYLOAD}]
-MAX_TEXT_CHARS = 4000
 # Threads the hub's database work may hold at once: the ops API's own routes (which the action
 # server calls in the middle of a turn) keep the rest of the pool, and SQLite takes one
 # writer at a time anyway.
 DB_THREADS = 8
-# What the customer is doing, passed to listeners and never stored: `typing` at most once per
-# TYPING_EVERY_SECONDS per conversation, `left` and `back`.
-ACTIVITIES = ("typing", "left", "back")
-TYPING_EVERY_SECONDS = 2.0
-TYPING_REMEMBERED = 10_000
-GONE_REMEMBERED = 10_000
+
+# Between api processes only (never passed to listeners): a customer message was processed.
+ANSWERED = "answered"
 
 Listener = Callable[[str, str, int | None], Awaitable[None]]
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Stored:
-    """Where `receive` put a customer message."""
-
-    conversation_id: str
-    message_id: int
-    replayed: bool  # the same (channel, external_id) was stored before; nothing new stored
-
-
-@dataclass(frozen=True)
-class Turn:
-    """The next piece of work of one conversation, read in one transaction."""
-
-    conversation_id: str
-    channel: str
-    mode: str
-    reset_pending: bool
-    message_id: int | None
-    text: str
 
 
 class KeyedLocks:
@@ -118,12 +102,14 @@ class Hub:
         self._greet: set[str] = set()
         self._waiters: dict[int, list[asyncio.Future[None]]] = {}
         self._listeners: list[Listener] = []
-        self._rasa: RasaClient | None = None
+        self._rasa: RasaReplicas | None = None
+        # Several api processes (OPSDESK_REDIS_URL): their shared locks, rooms and events.
+        self.cluster: Cluster | None = None
+        self._waiting: dict[int, str] = {}  # message id -> conversation, of REST waiters
         self._loop: asyncio.AbstractEventLoop | None = None
         self._background: set[asyncio.Task[Any]] = set()
         self._db_threads: anyio.CapacityLimiter | None = None
-        self._typing_at: dict[str, float] = {}  # conversation -> when `typing` was last told
-        self._gone: OrderedDict[str, None] = OrderedDict()  # conversations whose customer left
+        self._activity = CustomerActivity(self._notify)
 
     # -- what channels call -------------------------------------------------------------
 
@@ -143,7 +129,7 @@ class Hub:
         async with self._store_locks.hold((message.channel, message.channel_key)):
             stored = await self._db(_store_inbound, message)
         if not stored.replayed:
-            self._typing_at.pop(stored.conversation_id, None)  # the next typing is news
+            self._activity.wrote(stored.conversation_id)
             self._kick(stored.conversation_id)
             await self._notify("message", stored.conversation_id, stored.message_id)
         return stored
@@ -158,6 +144,7 @@ class Hub:
             stored = await self._db(_store_inbound, message)
             done = self._loop_or_raise().create_future()
             self._waiters.setdefault(stored.message_id, []).append(done)
+            self._waiting[stored.message_id] = stored.conversation_id
         if stored.replayed:
             self._resolve(stored.message_id)
         else:
@@ -175,6 +162,7 @@ class Hub:
                 waiters.remove(done)
                 if not waiters:
                     self._waiters.pop(stored.message_id, None)
+                    self._waiting.pop(stored.message_id, None)
         replies = await self._db(_take_pending, stored.conversation_id, stored.message_id)
         return stored.conversation_id, replies
 
@@ -201,38 +189,12 @@ class Hub:
         """A channel saw the customer typing, leaving or coming back: tell the listeners,
         store nothing. `typing` is passed on at most once per TYPING_EVERY_SECONDS per
         conversation, `back` only after a `left`; returns whether it was passed on."""
-        if activity not in ACTIVITIES:
-            raise ValueError(f"unknown activity {activity!r}")
-        if activity == "left":
-            self._gone[conversation_id] = None
-            self._gone.move_to_end(conversation_id)
-            while len(self._gone) > GONE_REMEMBERED:
-                self._gone.popitem(last=False)
-            self._typing_at.pop(conversation_id, None)
-        elif activity == "back":
-            if conversation_id not in self._gone:
-                return False
-            del self._gone[conversation_id]
-        else:
-            now = asyncio.get_running_loop().time()
-            last = self._typing_at.get(conversation_id)
-            if last is not None and now - last < TYPING_EVERY_SECONDS:
-                return False
-            if len(self._typing_at) >= TYPING_REMEMBERED:
-                self._typing_at = {
-                    c: at for c, at in self._typing_at.items() if now - at < TYPING_EVERY_SECONDS
-                }
-            self._typing_at[conversation_id] = now
-            if conversation_id in self._gone:  # typing again: back, without a word about it
-                del self._gone[conversation_id]
-                await self._notify("back", conversation_id, None)
-        await self._notify(activity, conversation_id, None)
-        return True
+        return await self._activity.seen(conversation_id, activity)
 
     def customer_gone(self, conversation_id: str) -> bool:
         """Whether the customer's channel said they left and nothing since says they are back
-        (kept in this process only)."""
-        return conversation_id in self._gone
+        (on any api process, when they share Redis)."""
+        return self._activity.gone(conversation_id)
 
     # -- life cycle -----------------------------------------------------------------------
 
@@ -240,6 +202,10 @@ class Hub:
         """Bind to the running loop and resume, in the background, conversations with
         messages left unprocessed (the api starts even while the database is down)."""
         self._bind_loop()
+        redis_url = get_settings().redis_url
+        if redis_url and self.cluster is None:
+            self.cluster = Cluster(redis_url)
+            await self.cluster.start(self._remote_event)
         self._spawn(self._resume())
 
     async def _resume(self) -> None:
@@ -258,6 +224,9 @@ class Hub:
         if self._rasa is not None:
             await self._rasa.close()
             self._rasa = None
+        if self.cluster is not None:
+            await self.cluster.stop()
+            self.cluster = None
         self._loop = None
 
     async def idle(self) -> None:
@@ -303,11 +272,18 @@ class Hub:
         else:
             loop.call_soon_threadsafe(fn, conversation_id)
 
-    def _rasa_client(self) -> RasaClient:
+    def _rasa_client(self) -> RasaReplicas:
         if self._rasa is None:
             settings = get_settings()
-            self._rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds)
+            self._rasa = RasaReplicas(
+                settings.rasa_replica_urls(), settings.rasa_timeout_seconds, settings.rasa_token
+            )
         return self._rasa
+
+    def _shared(self, name: str) -> AbstractAsyncContextManager[None]:
+        """Held across api processes when there are several (Redis); else nothing to hold:
+        this process's own locks and its one worker per conversation suffice."""
+        return self.cluster.lock(name) if self.cluster is not None else nullcontext()
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
         task: asyncio.Task[Any] = asyncio.ensure_future(coro)
@@ -326,12 +302,36 @@ class Hub:
         if conversation_id not in self._workers:
             self._workers[conversation_id] = asyncio.ensure_future(self._work(conversation_id))
 
+    def _resolve_conversation(self, conversation_id: str) -> None:
+        """Nothing of the conversation is left unprocessed: wake its REST requests (their
+        message may have been answered by another api process)."""
+        for message_id, owner in list(self._waiting.items()):
+            if owner == conversation_id:
+                self._resolve(message_id)
+
     def _resolve(self, message_id: int) -> None:
+        self._waiting.pop(message_id, None)
         for future in self._waiters.pop(message_id, []):
             if not future.done():
                 future.set_result(None)
 
     async def _notify(self, event: str, conversation_id: str, message_id: int | None) -> None:
+        await self._notify_here(event, conversation_id, message_id)
+        if self.cluster is not None:
+            await self.cluster.publish(event, conversation_id, message_id)
+
+    async def _remote_event(self, event: str, conversation_id: str, message_id: int | None) -> None:
+        """Another api process's event: the customer left or came back there, or a message
+        was stored or delivered there; this process's listeners hear it too. `answered`
+        (a message processed there) wakes the REST request waiting for it here."""
+        if event == ANSWERED:
+            if message_id is not None:
+                self._resolve(message_id)
+            return
+        self._activity.heard_elsewhere(event, conversation_id)
+        await self._notify_here(event, conversation_id, message_id)
+
+    async def _notify_here(self, event: str, conversation_id: str, message_id: int | None) -> None:
         for listener in self._listeners:
             try:
                 await listener(event, conversation_id, message_id)
@@ -341,36 +341,50 @@ class Hub:
     async def _work(self, conversation_id: str) -> None:
         """The conversation's one worker: turns strictly one after another."""
         try:
-            while conversation_id in self._again:
-                self._again.discard(conversation_id)
-                while True:
-                    turn = await self._db(_next_turn, conversation_id)
-                    if turn is None:
-                        break
-                    if turn.message_id is None:
-                        # No customer message waiting: greet if a person just handed back.
-                        if conversation_id in self._greet and turn.mode == "bot":
-                            self._greet.discard(conversation_id)
-                            if turn.reset_pending:
-                                await self._restart_and_greet(turn)
-                        break
-                    try:
-                        await self._process(turn)
-                    except Exception:  # noqa: BLE001 - never lose the rest of the queue
-                        log.exception(
-                            "conversation %s: message %s failed", conversation_id, turn.message_id
-                        )
-                        await self._db(
-                            _answer_with, turn, [], "unanswered", "system", _unavailable()
-                        )
-                        await self._deliver_pending(conversation_id)
-                    finally:
-                        self._resolve(turn.message_id)
+            # One process at a time works through a conversation (it may be another api
+            # process's turn now: this one then finds the messages answered).
+            async with self._shared(f"work:{conversation_id}"):
+                while conversation_id in self._again:
+                    self._again.discard(conversation_id)
+                    while True:
+                        turn = await self._db(_next_turn, conversation_id)
+                        if turn is None:
+                            break
+                        if turn.message_id is None:
+                            # No customer message waiting: greet if a person just handed back.
+                            if conversation_id in self._greet and turn.mode == "bot":
+                                self._greet.discard(conversation_id)
+                                if turn.reset_pending:
+                                    await self._restart_and_greet(turn)
+                            break
+                        try:
+                            await self._process(turn)
+                        except Exception:  # noqa: BLE001 - never lose the rest of the queue
+                            log.exception(
+                                "conversation %s: message %s failed",
+                                conversation_id,
+                                turn.message_id,
+                            )
+                            await self._db(
+                                _answer_with, turn, [], "unanswered", "system", _unavailable()
+                            )
+                            await self._deliver_pending(conversation_id)
+                        finally:
+                            self._resolve(turn.message_id)
+                            if self.cluster is not None:  # a REST request may wait elsewhere
+                                await self.cluster.publish(
+                                    ANSWERED, conversation_id, turn.message_id
+                                )
+                self._resolve_conversation(conversation_id)
         except Exception:  # noqa: BLE001 - the database failed; the next message resumes
             log.exception("conversation %s: worker stopped", conversation_id)
         finally:
             self._workers.pop(conversation_id, None)
-            self._greet.discard(conversation_id)
+            if conversation_id in self._again:
+                # Kicked while the shared lock was being released: go round again.
+                self._kick(conversation_id)
+            else:
+                self._greet.discard(conversation_id)
 
     async def _process(self, turn: Turn) -> None:
         assert turn.message_id is not None
@@ -387,7 +401,10 @@ class Hub:
                 )
                 await self._db(_reset_done, turn.conversation_id)
             replies = await rasa.turn(
-                conversation_id=turn.conversation_id, text=turn.text, metadata=metadata
+                conversation_id=turn.conversation_id,
+                text=turn.text,
+                metadata=metadata,
+                message_id=turn.message_id,
             )
         except RasaUnavailable as exc:
             log.warning(
@@ -425,7 +442,10 @@ class Hub:
         written in one transaction after the run (a crash in between sends them again)."""
         if channel is not None and channel not in self._senders:
             return
-        async with self._delivery_locks.hold(conversation_id):
+        async with (
+            self._delivery_locks.hold(conversation_id),
+            self._shared(f"deliver:{conversation_id}"),
+        ):
             stored_channel, pending = await self._db(_pending_for_delivery, conversation_id)
             sender = self._senders.get(stored_channel)
             if sender is None:
@@ -463,224 +483,3 @@ class Hub:
 
 def _unavailable() -> list[BotReply]:
     return [BotReply(text=UNAVAILABLE_TEXT, buttons=list(UNAVAILABLE_BUTTONS))]
-
-
-# -- database work (runs in the thread pool; each function is one transaction) -----------
-
-
-def _store_inbound(message: InboundMessage) -> Stored:
-    for attempt in (1, 2):
-        try:
-            with session_scope() as db:
-                begin_write(db)
-                conversation = conversations.get_or_create_by_channel_key(
-                    db_session=db,
-                    channel=message.channel,
-                    channel_key=message.channel_key[:200],
-                    customer_name=_display_name(message.metadata),
-                )
-                if message.external_id:
-                    earlier = conversations.get_by_external_id(
-                        db_session=db,
-                        conversation_id=conversation.id,
-                        external_id=message.external_id[:200],
-                    )
-                    if earlier is not None:
-                        return Stored(conversation.id, earlier.id, replayed=True)
-                stored = conversations.add_message(
-                    db_session=db,
-                    conversation=conversation,
-                    direction="inbound",
-                    author="customer",
-                    text=message.text[:MAX_TEXT_CHARS],
-                    payload={"button_title": message.button_title}
-                    if message.button_title
-                    else None,
-                    external_id=message.external_id[:200] if message.external_id else None,
-                )
-                return Stored(conversation.id, stored.id, replayed=False)
-        except IntegrityError:
-            # Another process stored the same conversation or replay at the same moment.
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
-
-
-def _display_name(metadata: dict[str, Any]) -> str | None:
-    name = metadata.get("customer_name") or metadata.get("name")
-    return str(name)[:120] if name else None
-
-
-def _next_turn(conversation_id: str) -> Turn | None:
-    with session_scope() as db:
-        conversation = conversations.get(db_session=db, conversation_id=conversation_id)
-        if conversation is None:
-            return None
-        message = conversations.next_received(db_session=db, conversation_id=conversation_id)
-        return Turn(
-            conversation_id=conversation.id,
-            channel=conversation.channel,
-            mode=conversation.mode,
-            reset_pending=conversation.bot_reset_pending,
-            message_id=message.id if message else None,
-            text=message.text if message else "",
-        )
-
-
-def _set_inbound_state(message_id: int, state: str) -> None:
-    with session_scope() as db:
-        begin_write(db)
-        message = db.get(Message, message_id)
-        if message is not None:
-            message.state = state
-
-
-def _reset_done(conversation_id: str) -> None:
-    with session_scope() as db:
-        begin_write(db)
-        conversation = db.get(Conversation, conversation_id)
-        if conversation is not None:
-            conversation.bot_reset_pending = False
-
-
-def _add_replies(
-    db: Any,
-    conversation: Conversation,
-    replies: list[BotReply],
-    author: str,
-    in_reply_to: int | None,
-) -> None:
-    for reply in replies:
-        payload: dict[str, Any] = {}
-        if reply.buttons:
-            payload["buttons"] = reply.buttons
-        if reply.image:
-            payload["image"] = reply.image
-        if reply.custom:
-            payload["custom"] = reply.custom
-        conversations.add_message(
-            db_session=db,
-            conversation=conversation,
-            direction="outbound",
-            author=author,
-            text=reply.text[:MAX_TEXT_CHARS],
-            payload=payload or None,
-            in_reply_to=in_reply_to,
-        )
-
-
-def _answer_with(
-    turn: Turn, replies: list[BotReply], state: str, author: str, extra: list[BotReply]
-) -> None:
-    """Mark the customer's message processed and store the answers to it, in one commit."""
-    assert turn.message_id is not None
-    with session_scope() as db:
-        begin_write(db)
-        conversation = db.get(Conversation, turn.conversation_id)
-        message = db.get(Message, turn.message_id)
-        if conversation is None or message is None:
-            return
-        message.state = state
-        _add_replies(db, conversation, replies, "bot", turn.message_id)
-        _add_replies(db, conversation, extra, author, turn.message_id)
-
-
-def _store_outbound(
-    conversation_id: str, replies: list[BotReply], author: str, in_reply_to: int | None
-) -> None:
-    with session_scope() as db:
-        begin_write(db)
-        conversation = db.get(Conversation, conversation_id)
-        if conversation is not None:
-            _add_replies(db, conversation, replies, author, in_reply_to)
-
-
-def _handoff_without_assistant(turn: Turn) -> None:
-    """The customer asked for a person while the assistant is down: open the ticket here."""
-    assert turn.message_id is not None
-    with session_scope() as db:
-        begin_write(db)
-        conversation = db.get(Conversation, turn.conversation_id)
-        message = db.get(Message, turn.message_id)
-        if conversation is None or message is None:
-            return
-        message.state = "answered"
-        ticket = tickets.create(
-            db_session=db,
-            conversation_id=conversation.id,
-            channel=conversation.channel,
-            customer_email=conversation.customer_email,
-            order_number=None,
-            reason="system_unavailable",
-            priority="normal",
-            summary="The assistant was unreachable; the customer asked for a person.",
-            actor="hub",
-        )
-        text = tickets.customer_message(
-            priority=ticket.priority, now=utcnow(), has_email=bool(ticket.customer_email)
-        )
-        _add_replies(db, conversation, [BotReply(text=text)], "system", turn.message_id)
-
-
-def _pending_for_delivery(conversation_id: str) -> tuple[str, list[OutboundMessage]]:
-    with session_scope() as db:
-        conversation = db.get(Conversation, conversation_id)
-        if conversation is None:
-            return "", []
-        pending = conversations.pending_outbound(db_session=db, conversation_id=conversation_id)
-        return conversation.channel, [outbound_of(conversation, m) for m in pending]
-
-
-def outbound_of(conversation: Conversation, message: Message) -> OutboundMessage:
-    payload = message.payload or {}
-    return OutboundMessage(
-        conversation_id=conversation.id,
-        channel=conversation.channel,
-        channel_key=conversation.channel_key or "",
-        message_id=message.id,
-        author=message.author,
-        text=message.text,
-        buttons=list(payload.get("buttons") or []),
-        image=payload.get("image"),
-        agent_name=message.agent_name,
-        mode=conversation.mode,
-        in_reply_to=message.in_reply_to,
-    )
-
-
-def _mark_deliveries(outcomes: list[tuple[int, str, str | None]]) -> None:
-    """(message id, sent | failed, error) of one delivery run."""
-    with session_scope() as db:
-        begin_write(db)
-        now = utcnow()
-        for message_id, state, error in outcomes:
-            message = db.get(Message, message_id)
-            if message is not None:
-                message.state = state
-                message.delivery_error = error
-                if state == "sent":
-                    message.delivered_at = now
-
-
-def _take_pending(conversation_id: str, message_id: int) -> list[Message]:
-    """The replies to `message_id` and to earlier messages (ready after their own request
-    gave up waiting), and the pending messages that answer no message in particular (a
-    person's, the greeting after a handback), marked sent: the caller hands them over in its
-    answer. Replies to later messages wait for those messages' own answers."""
-    with session_scope() as db:
-        begin_write(db)
-        pending = [
-            m
-            for m in conversations.pending_outbound(db_session=db, conversation_id=conversation_id)
-            if m.in_reply_to is None or m.in_reply_to <= message_id
-        ]
-        now = utcnow()
-        for message in pending:
-            message.state = "sent"
-            message.delivered_at = now
-        return pending
-
-
-def _unprocessed_conversations() -> list[str]:
-    with session_scope() as db:
-        return conversations.with_received_messages(db_session=db)

@@ -14,7 +14,15 @@ GREET = "/greet"
 
 
 class RasaUnavailable(Exception):
-    """Rasa did not answer in time, refused the connection or answered with an error."""
+    """Rasa did not answer in time, refused the connection or answered with an error.
+    `unreached`: the message surely never got to Rasa (the connection was refused);
+    `gone`: the server went away in the middle (the connection broke), so it may or may not
+    have handled the message, and will handle nothing more of it."""
+
+    def __init__(self, reason: str, *, unreached: bool = False, gone: bool = False) -> None:
+        super().__init__(reason)
+        self.unreached = unreached
+        self.gone = gone
 
 
 @dataclass(frozen=True)
@@ -54,9 +62,12 @@ class RasaClient:
     """POSTs one customer message to `{rasa_url}/webhooks/rest/webhook` with the hub's
     conversation id as the sender; raises RasaUnavailable on any failure."""
 
-    def __init__(self, base_url: str, timeout: float) -> None:
+    def __init__(self, base_url: str, timeout: float, token: str = "") -> None:
+        self.base_url = base_url.rstrip("/")
+        # Rasa's HTTP API takes its token as a query parameter; its REST channel ignores it.
+        self._params = {"token": token} if token else {}
         self._client = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"),
+            base_url=self.base_url,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
         )
@@ -68,7 +79,12 @@ class RasaClient:
             response = await self._client.post(
                 "/webhooks/rest/webhook",
                 json={"sender": conversation_id, "message": text, "metadata": metadata},
+                params=self._params,
             )
+        except httpx.ConnectError as exc:
+            raise RasaUnavailable(f"{type(exc).__name__}: {exc}", unreached=True) from exc
+        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            raise RasaUnavailable(f"{type(exc).__name__}: {exc}", gone=True) from exc
         except httpx.HTTPError as exc:
             raise RasaUnavailable(f"{type(exc).__name__}: {exc}") from exc
         if response.status_code != 200:
@@ -78,5 +94,51 @@ class RasaClient:
         except ValueError as exc:
             raise RasaUnavailable("Rasa's answer is not JSON") from exc
 
+    async def replies_to(self, conversation_id: str, hub_message_id: int) -> list[BotReply] | None:
+        """The replies Rasa stored for the customer message the hub sent with
+        `hub_message_id`, read from the shared tracker store (HTTP API, token); None when
+        no Rasa server handled that message."""
+        try:
+            response = await self._client.get(
+                f"/conversations/{conversation_id}/tracker", params=self._params
+            )
+        except httpx.HTTPError as exc:
+            raise RasaUnavailable(f"{type(exc).__name__}: {exc}", unreached=True) from exc
+        if response.status_code != 200:
+            raise RasaUnavailable(f"Rasa answered {response.status_code} for the tracker")
+        try:
+            events = response.json().get("events") or []
+        except (ValueError, AttributeError) as exc:
+            raise RasaUnavailable("Rasa's tracker is not JSON") from exc
+        return replies_after(events, hub_message_id)
+
     async def close(self) -> None:
         await self._client.aclose()
+
+
+def replies_after(events: list[dict[str, Any]], hub_message_id: int) -> list[BotReply] | None:
+    """The bot utterances that follow the user event carrying `hub_message_id` in its
+    metadata, up to the next user event, in the REST channel's shapes; None without it."""
+    found = None
+    for index in range(len(events) - 1, -1, -1):
+        event = events[index]
+        metadata = event.get("metadata") or {}
+        if event.get("event") == "user" and metadata.get("hub_message_id") == hub_message_id:
+            found = index
+            break
+    if found is None:
+        return None
+    replies = []
+    for event in events[found + 1 :]:
+        if event.get("event") == "user":
+            break
+        if event.get("event") != "bot":
+            continue
+        data = event.get("data") or {}
+        item: dict[str, Any] = {"text": event.get("text")}
+        for key in ("buttons", "image", "custom"):
+            if data.get(key):
+                item[key] = data[key]
+        if item.get("text") or len(item) > 1:
+            replies.append(item)
+    return parse_replies(replies)

@@ -6,6 +6,7 @@ the ticket restarts the assistant, which greets again and asks afresh."""
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -45,7 +46,11 @@ class RealStack:
 
     def tracker_texts(self, conversation_id: str) -> list[str]:
         """What the assistant heard in this conversation (Rasa's HTTP API)."""
-        tracker = httpx.get(f"{self.rasa_url}/conversations/{conversation_id}/tracker", timeout=30)
+        tracker = httpx.get(
+            f"{self.rasa_url}/conversations/{conversation_id}/tracker",
+            params={"token": self.store.keys["rasa"]},
+            timeout=30,
+        )
         assert tracker.status_code == 200, tracker.text
         return [e.get("text") or "" for e in tracker.json()["events"] if e["event"] == "user"]
 
@@ -62,6 +67,7 @@ def real(
         "OPSDESK_ADMIN_KEY": store.keys["admin"],
         "OPSDESK_SERVICE_KEY": store.keys["service"],
         "OPSDESK_AGENT_KEY": store.keys["agent"],
+        "OPSDESK_RASA_TOKEN": store.keys.setdefault("rasa", secrets.token_urlsafe(24)),
     }
     ports = free_port(), free_port(), free_port()
     procs = cli.start_processes(

@@ -85,8 +85,22 @@ def bot_uttered(message: OutboundMessage) -> list[dict[str, Any]]:
     return events
 
 
-def _listening(room: str) -> bool:
-    return any(True for _ in sio.manager.get_participants(NAMESPACE, room))
+def share_rooms(redis_url: str) -> None:
+    """Several api processes: emits go through Redis to every process (socket.io's Redis
+    manager), so a reply written on one reaches a customer connected to another."""
+    if isinstance(sio.manager, socketio.AsyncRedisManager):
+        return
+    sio.manager = socketio.AsyncRedisManager(redis_url)
+    sio.manager.set_server(sio)
+    sio.manager_initialized = False
+
+
+async def _listening(room: str) -> bool:
+    """Whether a socket of the session is connected, to this process or (Redis) another."""
+    if any(True for _ in sio.manager.get_participants(NAMESPACE, room)):
+        return True
+    cluster = get_hub().cluster
+    return cluster is not None and await cluster.listening(room)
 
 
 class SocketIOSender:
@@ -94,7 +108,7 @@ class SocketIOSender:
 
     async def deliver(self, message: OutboundMessage) -> None:
         room = message.channel_key
-        if not _listening(room):
+        if not await _listening(room):
             raise CustomerOffline(room)
         for event in bot_uttered(message):
             await sio.emit("bot_uttered", event, room=room, namespace=NAMESPACE)
@@ -117,9 +131,14 @@ def _conversation_of(session_id: str) -> str | None:
 async def _join(sid: str, session_id: str) -> None:
     """The socket hears its session's room, and no longer the room of an earlier session."""
     earlier = (await sio.get_session(sid, namespace=NAMESPACE)).get("session_id")
+    cluster = get_hub().cluster
     if earlier and earlier != session_id:
         await sio.leave_room(sid, earlier, namespace=NAMESPACE)
+        if cluster is not None:
+            await cluster.left(earlier, sid)
     await sio.enter_room(sid, session_id, namespace=NAMESPACE)
+    if cluster is not None:
+        await cluster.joined(session_id, sid)
     await sio.save_session(sid, {"session_id": session_id}, namespace=NAMESPACE)
 
 
@@ -208,6 +227,9 @@ async def disconnect(sid: str, reason: Any = None) -> None:
     session = await sio.get_session(sid, namespace=NAMESPACE)
     session_id = session.get("session_id")
     conversation_id = session.get("conversation_id")
+    cluster = get_hub().cluster
+    if session_id and cluster is not None:
+        await cluster.left(session_id, sid)
     if not session_id or not conversation_id:
         return  # nothing written yet: nobody follows this conversation
     task = asyncio.ensure_future(_left_if_still_away(session_id, conversation_id))
@@ -217,5 +239,5 @@ async def disconnect(sid: str, reason: Any = None) -> None:
 
 async def _left_if_still_away(session_id: str, conversation_id: str) -> None:
     await asyncio.sleep(LEFT_AFTER_SECONDS)
-    if not _listening(session_id):
+    if not await _listening(session_id):
         await get_hub().customer_activity(conversation_id, "left")

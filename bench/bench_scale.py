@@ -1,0 +1,257 @@
+"""OpsDesk past one process: the same simulated customers through the hub with one replica
+and with two (each a Rasa server with its action server, and an api process), in one run,
+in the production profile (PostgreSQL ops data and tracker store, Redis lock store and
+socket.io rooms, RabbitMQ event broker); then two replicas again with one Rasa server
+killed (SIGKILL) a third of the way into the phase.
+
+Customers are closed loops of mixed turns (bench_hub.py's flows: order status with
+verification, stock, shipping question, greeting, thanks, on socket.io also two messages
+back to back), half on REST and half on socket.io, spread over the api processes, for a
+bounded time. A turn is the time from sending a message to its first answer. Afterwards
+every conversation is read back through the ops API: `lost` (sent and not stored, stored
+and not processed, an answer not delivered), `doubled` (a message stored twice, or the same
+answer stored twice for one message) and `reordered` (stored or answered out of order).
+The load generator's own CPU (user + system, as a share of one core) is reported: it runs
+on the same machine and takes from what the replicas get.
+
+    .venv/bin/opsdesk bench --only scale -- --customers 200 --seconds 60 --think 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from api import cli  # noqa: E402
+from bench.bench_hub import (  # noqa: E402
+    TURN_TIMEOUT,
+    Tally,
+    drop_database,
+    free_port,
+    fresh_database,
+    rest_customer,
+    socket_customer,
+)
+from bench.common import machine, percentile  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+REDIS_URL = os.environ.get("OPSDESK_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+RABBITMQ_URL = os.environ.get("OPSDESK_BENCH_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
+HEADER = (
+    "| replicas | customers | turns/s | p50 ms | p95 ms | p99 ms | errors | unanswered | lost "
+    "| doubled | reordered | load generator CPU |\n"
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+)
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def load(api_urls: list[str], customers: int, seconds: float, pause: float) -> Tally:
+    """Half the customers on REST, half on socket.io, spread over the api processes."""
+    until = time.monotonic() + seconds
+    limits = httpx.Limits(max_connections=customers + 10)
+    async with httpx.AsyncClient(timeout=TURN_TIMEOUT * 3, limits=limits) as client:
+        runs = []
+        for i in range(customers):
+            api = api_urls[i % len(api_urls)]
+            if i % 2:
+                runs.append(socket_customer(api, i, until, pause))
+            else:
+                key = f"scale-{i}-{secrets.token_hex(4)}"
+                url = f"{api}/webhooks/rest/webhook"
+                runs.append(rest_customer(client, url, key, i, until, pause))
+        results = await asyncio.gather(*runs)
+    total = Tally()
+    for tally in results:
+        total.merge(tally)
+    return total
+
+
+def audit(api_url: str, agent_key: str, tally: Tally) -> tuple[int, int, int]:
+    """(lost, doubled, reordered) as the stored transcripts show them."""
+    lost = doubled = reordered = 0
+    with httpx.Client(
+        base_url=api_url, headers={"Authorization": f"Bearer {agent_key}"}, timeout=60
+    ) as api:
+        ids: dict[str, str] = {}
+        for channel in ("rest", "socketio"):
+            params: dict[str, Any] = {"channel": channel, "limit": 200}
+            while True:
+                page = api.get("/api/v1/conversations", params=params).json()
+                ids.update({c["channel_key"]: c["id"] for c in page["items"]})
+                if not page["next_cursor"]:
+                    break
+                params["cursor"] = page["next_cursor"]
+        for key, sent in tally.sent.items():
+            if key not in ids:
+                lost += len(sent)
+                continue
+            messages: list[dict[str, Any]] = []
+            after: int | None = None
+            while True:
+                query: dict[str, Any] = {"limit": 500, **({"after": after} if after else {})}
+                page = api.get(f"/api/v1/conversations/{ids[key]}/messages", params=query).json()
+                messages += page["items"]
+                if not page["next_cursor"]:
+                    break
+                after = page["items"][-1]["id"]
+            inbound = [m["text"] for m in messages if m["direction"] == "inbound"]
+            doubled += max(0, len(inbound) - len(sent))
+            if inbound[: len(sent)] != sent:
+                reordered += 1
+            lost += sum(
+                1
+                for m in messages
+                if (m["direction"] == "inbound" and m["state"] not in ("answered", "unanswered"))
+                or (m["direction"] == "outbound" and m["state"] == "failed")
+            )
+            outbound = [m for m in messages if m["direction"] == "outbound"]
+            same = Counter((m["in_reply_to"], m["text"]) for m in outbound)
+            doubled += sum(n - 1 for n in same.values())
+            answered = [m["in_reply_to"] for m in outbound]
+            reordered += sum(1 for a, b in zip(answered, answered[1:], strict=False) if b < a)
+    return lost, doubled, reordered
+
+
+def row(
+    replicas: str,
+    customers: int,
+    seconds: float,
+    tally: Tally,
+    found: tuple[int, int, int],
+    cpu: float,
+) -> str:
+    lat = tally.latencies_ms
+    lost, doubled, reordered = found
+    return (
+        f"| {replicas} | {customers} | {len(lat) / seconds:,.1f} | {percentile(lat, 0.5):.0f} | "
+        f"{percentile(lat, 0.95):.0f} | {percentile(lat, 0.99):.0f} | {tally.errors} | "
+        f"{tally.unanswered} | {lost + tally.lost} | {doubled} | "
+        f"{reordered + tally.reordered} | {cpu:.0%} |"
+    )
+
+
+def phase(
+    name: str,
+    replicas: int,
+    args: argparse.Namespace,
+    overrides: dict[str, str],
+    work: Path,
+    kill_after: float | None = None,
+) -> str:
+    apis, rasas, actions = ([free_port() for _ in range(replicas)] for _ in range(3))
+    procs = cli.start_processes(
+        apis,
+        rasas,
+        actions,
+        env_overrides=overrides,
+        log_dir=work / "logs" / name,
+        timeout=400,
+        replicas=replicas,
+    )
+    try:
+        api_urls = [f"http://127.0.0.1:{p}" for p in apis]
+        asyncio.run(load(api_urls, 10, 5, 0))  # warm the models and the action servers
+        killer = None
+        if kill_after is not None:
+            victim = procs[f"rasa-{replicas}"]
+            killer = _after(kill_after, lambda: victim.send_signal(signal.SIGKILL))
+        started_cpu, started = cpu_seconds(), time.monotonic()
+        tally = asyncio.run(load(api_urls, args.customers, args.seconds, args.think))
+        cpu = (cpu_seconds() - started_cpu) / (time.monotonic() - started)
+        if killer is not None:
+            killer.join()
+        found = audit(api_urls[0], overrides["OPSDESK_AGENT_KEY"], tally)
+        return row(name, args.customers, args.seconds, tally, found, cpu)
+    finally:
+        cli.stop_processes(procs)
+
+
+def _after(seconds: float, action: Any) -> threading.Timer:
+    timer = threading.Timer(seconds, action)
+    timer.start()
+    return timer
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--customers", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=60.0, help="length of each phase")
+    parser.add_argument("--think", type=float, default=1.0, help="seconds between turns")
+    parser.add_argument("--rasa-timeout", type=float, default=30.0)
+    args = parser.parse_args()
+    print(f"machine: {machine()}")
+    model = cli.train()
+    work = Path(tempfile.mkdtemp(prefix="opsdesk-bench-scale-"))
+    url, created = fresh_database("postgres", work)
+    keys = {f"OPSDESK_{r}_KEY": secrets.token_urlsafe(24) for r in ("ADMIN", "SERVICE", "AGENT")}
+    queue = f"opsdesk_bench_{secrets.token_hex(4)}"
+    overrides = {
+        "OPSDESK_VAR_DIR": str(work / "var"),
+        "OPSDESK_DATABASE_URL": url,
+        "OPSDESK_REDIS_URL": REDIS_URL,
+        "OPSDESK_RABBITMQ_URL": RABBITMQ_URL,
+        "OPSDESK_RABBITMQ_QUEUE": queue,
+        "OPSDESK_RASA_TIMEOUT_SECONDS": str(args.rasa_timeout),
+        "OPSDESK_LOG_LEVEL": "warning",
+        **keys,
+    }
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "api.cli", "seed"],
+            cwd=REPO,
+            env={**os.environ, **overrides},
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        print(
+            f"model {model.name}; PostgreSQL, Redis, RabbitMQ on loopback; {args.customers} "
+            f"customers (half REST, half socket.io), {args.seconds:.0f} s per phase, "
+            f"{args.think:g} s between turns; the load generator runs on the same machine"
+        )
+        print(HEADER, flush=True)  # each row as its phase ends
+        print(phase("1", 1, args, overrides, work), flush=True)
+        print(phase("2", 2, args, overrides, work), flush=True)
+        kill_after = args.seconds / 3
+        print(phase("2, one killed", 2, args, overrides, work, kill_after=kill_after), flush=True)
+    finally:
+        if created:
+            drop_database(f"{created}_tracker")
+            drop_database(created)
+        _drop_queue(queue)
+
+
+def _drop_queue(queue: str) -> None:
+    import pika
+
+    try:
+        connection = pika.BlockingConnection(pika.URLParameters(RABBITMQ_URL))
+    except Exception:  # noqa: BLE001 - RabbitMQ away: nothing to clean
+        return
+    try:
+        connection.channel().queue_delete(queue=queue)
+    finally:
+        connection.close()
+
+
+if __name__ == "__main__":
+    main()
