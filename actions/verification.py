@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
-from abc import ABC
+from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -66,6 +66,12 @@ class VerifiedFormValidation(FormValidationAction, ABC):
     @property
     def client(self) -> OpsApiClient:
         return get_client()
+
+    # Abstract, so the action server does not register this base class as an action of its
+    # own (rasa_sdk registers every concrete subclass of Action and asks each for its name).
+    @abstractmethod
+    def name(self) -> str:
+        """The validation action's name: validate_<form name>."""
 
     def skipped_slots(self, tracker: Tracker) -> set[str]:
         """Slots of the domain's required_slots not asked for now, given what is known.
