@@ -139,7 +139,8 @@ def start_processes(
                 apis[i], rasas[i], actions[i], endpoints, i
             ).items():
                 if name.startswith("rasa"):
-                    command = [*command, "--auth-token", env["OPSDESK_RASA_TOKEN"]]
+                    # One argument with "=": a token may begin with "-" (token_urlsafe).
+                    command = [*command, f"--auth-token={env['OPSDESK_RASA_TOKEN']}"]
                     if i > 0:
                         later.append((name, command, url, own))
                         continue
