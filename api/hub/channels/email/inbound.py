@@ -153,6 +153,8 @@ async def _assistant_is_sure(mail: ParsedMail, conversation_id: str, oversize: b
             response = await client.post(
                 f"{settings.rasa_url.rstrip('/')}/model/parse",
                 json={"text": transcript_text(mail, first=True)},
+                # Rasa's HTTP API asks for its token (a query parameter) when it has one.
+                params={"token": settings.rasa_token} if settings.rasa_token else None,
             )
         response.raise_for_status()
         intent = response.json().get("intent") or {}

@@ -1,6 +1,7 @@
 """An article edited by an admin through the ops API is, from the next request on, what the
 help centre's page shows and what the trained assistant answers (its action asks the API's
-KB search): no retraining, no restart."""
+KB search): no retraining, no restart. (Named to run before test_conversations.py, whose
+last test stops the api.)"""
 
 from __future__ import annotations
 
