@@ -8,6 +8,10 @@ breaks mid-turn, that server may have handled the message before dying: the next
 copy of the tracker says so (the user event carries the hub's message id in its metadata),
 and then its stored replies are the answer instead of a second run. A turn that merely took
 too long is not moved: the server may still be running it.
+
+A server that died mid-turn leaves its lock on the conversation in the lock store until the
+lock's lifetime lapses (`LOCK_LIFETIME_SECONDS`, given to every Rasa server): the next server
+waits that long before it may run the turn, so a moved turn's deadline is longer by it.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import time
 from typing import Any
 
 from api.hub.rasa import BotReply, RasaClient, RasaUnavailable
+from api.rasa_profile import LOCK_LIFETIME_SECONDS
 
 log = logging.getLogger("opsdesk.hub.replicas")
 
@@ -33,9 +38,16 @@ def _weight(conversation_id: str, url: str) -> int:
 class RasaReplicas:
     """One RasaClient per server, chosen per conversation."""
 
-    def __init__(self, urls: list[str], timeout: float, token: str = "") -> None:
+    def __init__(
+        self,
+        urls: list[str],
+        timeout: float,
+        token: str = "",
+        lock_wait: float = LOCK_LIFETIME_SECONDS,
+    ) -> None:
         if not urls:
             raise ValueError("no Rasa server configured")
+        self.lock_wait = lock_wait
         self.clients = [RasaClient(url, timeout, token) for url in urls]
         self._down_until: dict[str, float] = {}
 
@@ -76,7 +88,11 @@ class RasaReplicas:
                         )
                         return replies
                 return await client.turn(
-                    conversation_id=conversation_id, text=text, metadata=metadata
+                    conversation_id=conversation_id,
+                    text=text,
+                    metadata=metadata,
+                    # the dead server's lock on this conversation lapses first
+                    extra_wait=self.lock_wait if maybe_handled else 0.0,
                 )
             except RasaUnavailable as exc:
                 last = exc

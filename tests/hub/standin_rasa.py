@@ -8,6 +8,7 @@ mode switch is exercised through the ops API's own route."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections import defaultdict
@@ -39,6 +40,7 @@ class StandInRasa:
     service_key: str = ""
     down: bool = False  # answer 503
     delay: float = 0.0  # seconds before answering every message
+    drops: bool = False  # close the connection without an answer, as a server killed mid-turn
     calls: list[Call] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     active: dict[str, int] = field(default_factory=lambda: defaultdict(int))
@@ -103,6 +105,13 @@ class StandInRasa:
                         stand_in.max_active_per_sender, stand_in.active[sender]
                     )
                     stand_in.max_active = max(stand_in.max_active, stand_in._active_total)
+                if stand_in.drops:
+                    with stand_in.lock:
+                        stand_in.active[sender] -= 1
+                        stand_in._active_total -= 1
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 try:
                     if stand_in.delay:
                         time.sleep(stand_in.delay)
@@ -117,6 +126,22 @@ class StandInRasa:
                         call.ended = time.monotonic()
                 data = json.dumps(answer).encode()
                 self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:  # noqa: N802
+                """Rasa's tracker, as the hub reads it after a server dropped a turn:
+                one user event per message this server received."""
+                sender = self.path.split("?")[0].split("/")[2]
+                events = [
+                    {"event": "user", "text": c.message, "metadata": c.metadata}
+                    for c in stand_in.calls
+                    if c.sender == sender
+                ]
+                data = json.dumps({"sender_id": sender, "events": events}).encode()
+                self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()

@@ -93,3 +93,34 @@ def test_replies_already_stored_are_found_in_the_tracker() -> None:
     assert replies[0].buttons == [{"title": "A", "payload": "/a"}]
     assert [r.text for r in replies_after(events, 6) or []] == ["Hello"]
     assert replies_after(events, 8) is None
+
+
+def test_a_turn_moved_from_a_dead_server_may_wait_for_its_lock(rasas: list[StandInRasa]) -> None:
+    """A server killed mid-turn leaves its lock on the conversation until the lock lapses: the
+    next server waits that long before running the turn, and the hub waits with it instead
+    of telling the customer the assistant is unavailable."""
+    rasas[0].drops = True
+    rasas[1].delay = 1.0  # the next server's wait for the dead one's lock
+    urls = [rasas[0].url, rasas[1].url]
+    ranking = RasaReplicas(urls, 5)
+    conversation = next(  # one whose own server is the one that dies
+        c
+        for c in (f"c-{uuid.uuid4().hex}" for _ in range(200))
+        if ranking.order_for(c)[0].base_url == urls[0]
+    )
+
+    async def scenario(lock_wait: float) -> list[str]:
+        replicas = RasaReplicas(urls, 0.5, lock_wait=lock_wait)
+        try:
+            replies = await replicas.turn(
+                conversation_id=conversation, text="hi", metadata={}, message_id=1
+            )
+            return [r.text or "" for r in replies]
+        finally:
+            await replicas.close()
+
+    assert asyncio.run(scenario(lock_wait=2.0)) == ["echo: hi"]
+    with pytest.raises(RasaUnavailable):  # without the lock's time the wait is cut short
+        asyncio.run(scenario(lock_wait=0.0))
+    assert [c.message for c in rasas[1].calls] == ["hi", "hi"]
+    assert rasas[0].active[conversation] == 0

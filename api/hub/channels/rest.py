@@ -17,6 +17,7 @@ from api.errors import json_response
 from api.hub import get_hub
 from api.hub.messages import InboundMessage
 from api.ops.conversations.models import Message
+from api.rasa_profile import LOCK_LIFETIME_SECONDS
 from api.settings import get_settings
 
 CHANNEL = "rest"
@@ -71,6 +72,7 @@ async def rest_webhook(body: RestMessage) -> Any:
             text=body.message,
             metadata={"customer_name": str(name)[:120]} if name else {},
         ),
-        timeout=get_settings().rasa_timeout_seconds * 2 + 5,
+        # a first server that dies mid-turn, then the next after the dead one's lock lapses
+        timeout=get_settings().rasa_timeout_seconds * 2 + LOCK_LIFETIME_SECONDS + 5,
     )
     return json_response([rest_reply(body.sender, m) for m in replies])
