@@ -8,7 +8,7 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 
-from actions.api_client import NotFound, OpsApiClient
+from actions.api_client import ApiUnavailable, NotFound, OpsApiClient
 from actions.common import (
     OpsAction,
     clear_offer,
@@ -118,6 +118,28 @@ class ActionAnswerProductQuestion(OpsAction):
                 "help. Shall I connect you?"
             )
         return events + offer_person(dispatcher, text, "unanswered_question")
+
+
+class ActionOutOfScope(OpsAction):
+    """A question the assistant has no flow for. The store's help articles are tried first
+    (a password or account question is out of scope for the assistant but has an article);
+    when none answers it with confidence, the plain "not something I can help with"."""
+
+    def name(self) -> str:
+        return "action_out_of_scope"
+
+    async def act(self, dispatcher, tracker, domain) -> list[EventType]:
+        question = question_text(tracker)
+        try:
+            found = await self.client.kb_search(question, limit=1) if question else {}
+        except ApiUnavailable:
+            found = {}  # the plain answer needs no records
+        items = found.get("items") or []
+        if found.get("confident") and items and items[0].get("source") == "faq":
+            dispatcher.utter_message(text=items[0].get("answer") or items[0].get("title"))
+            return []
+        dispatcher.utter_message(response="utter_out_of_scope")
+        return []
 
 
 class ActionCheckStock(OpsAction):

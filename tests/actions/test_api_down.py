@@ -10,7 +10,7 @@ from action_testing import make_tracker, run_action, slot_events, texts
 from actions.api_client import ApiUnavailable, OpsApiClient
 from actions.handoff import ActionHandoff
 from actions.orders import ActionOrderStatus, ValidateOrderVerificationForm
-from actions.products import ActionAnswerProductQuestion, ActionCheckStock
+from actions.products import ActionAnswerProductQuestion, ActionCheckStock, ActionOutOfScope
 from actions.returns import ActionSubmitReturn
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.api_down]
@@ -78,3 +78,10 @@ async def test_a_form_question_that_cannot_reach_the_api_ends_the_form():
     )
     slots = slot_events(events)
     assert slots["handoff_offered"] is True and slots["requested_slot"] is None
+
+
+async def test_out_of_scope_still_answers_plainly_without_the_api():
+    tracker = make_tracker(text="how do i reset my password", intent="out_of_scope")
+    dispatcher, events = await run_action(ActionOutOfScope(), tracker)
+    assert [m.get("response") for m in dispatcher.messages] == ["utter_out_of_scope"]
+    assert "handoff_offered" not in slot_events(events)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from action_testing import make_tracker, run_action, slot_events, texts
 
-from actions.products import ActionAnswerProductQuestion, ActionCheckStock
+from actions.products import ActionAnswerProductQuestion, ActionCheckStock, ActionOutOfScope
 
 pytestmark = pytest.mark.asyncio
 
@@ -108,3 +108,31 @@ async def test_a_did_you_mean_button_answers_the_question_it_stood_for():
     )
     dispatcher, _ = await run_action(ActionAnswerProductQuestion(), tracker)
     assert "European flax linen" in texts(dispatcher)
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["how do i reset my password", "i cant log into my account", "change the email on my account"],
+)
+async def test_an_account_question_out_of_scope_is_answered_from_its_article(question):
+    tracker = make_tracker(text=question, intent="out_of_scope")
+    dispatcher, events = await run_action(ActionOutOfScope(), tracker)
+    assert "guest orders can be tracked" in texts(dispatcher)
+    assert not any(m.get("response") for m in dispatcher.messages)
+    assert events == []
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "what's the weather in Paris tomorrow",
+        "tell me a joke",
+        "thats not it",
+        "can you help with my homework",
+        "is there a student discount",
+    ],
+)
+async def test_a_question_no_article_answers_gets_the_plain_out_of_scope_reply(question):
+    tracker = make_tracker(text=question, intent="out_of_scope")
+    dispatcher, _ = await run_action(ActionOutOfScope(), tracker)
+    assert [m.get("response") for m in dispatcher.messages] == ["utter_out_of_scope"]

@@ -106,6 +106,15 @@ _STOP = frozenset(
         "ive",
         "gonna",
         "wanna",
+        # Replies and negations say nothing about the topic: "thats not it", "no", "ok"
+        "no",
+        "not",
+        "nope",
+        "yes",
+        "yeah",
+        "yep",
+        "ok",
+        "okay",
     ]
 )
 # "send it back", "sending the jeans back", "take them back": the customer means return.
