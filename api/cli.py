@@ -23,6 +23,7 @@ from api.launch import (
     start_processes,
     stop_processes,
 )
+from api.ops.auth.roles import CONSOLE_ROLES, KEY_ROLES
 from api.rasa_profile import ProfileError
 from api.rasa_profile import check as check_profile
 from api.settings import REPO_ROOT, get_settings
@@ -137,6 +138,29 @@ def cmd_agent_create(args: argparse.Namespace) -> int:
         print(f"created {agent.role} {agent.email} ({agent.name})")
     if not args.password:
         print(f"password (shown once): {password}")
+    return 0
+
+
+def cmd_key_create(args: argparse.Namespace) -> int:
+    """Create an API key for a role (e.g. the operations lead's reporting tools); printed once,
+    only its hash is kept."""
+    from sqlalchemy.orm import Session
+
+    from api.db import get_engine
+    from api.migrate import upgrade
+    from api.ops.auth.service import create_key
+
+    engine = get_engine()
+    upgrade(engine)
+    with Session(engine) as db:
+        try:
+            key = create_key(db_session=db, name=args.name, role=args.role)
+        except ValueError as exc:
+            print(f"not created: {exc}", file=sys.stderr)
+            return 1
+        db.commit()
+    print(f"created a {args.role} key named {args.name}")
+    print(f"key (shown once): {key}")
     return 0
 
 
@@ -304,16 +328,22 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_migrate)
     p = sub.add_parser("agent", help="console accounts")
     agent_sub = p.add_subparsers(dest="agent_command", required=True)
-    p = agent_sub.add_parser("create", help="create a console account (agent or admin)")
+    p = agent_sub.add_parser("create", help="create a console account (agent, lead or admin)")
     p.add_argument("--email", required=True)
     p.add_argument("--name", required=True)
-    p.add_argument("--role", choices=("agent", "admin"), default="agent")
+    p.add_argument("--role", choices=CONSOLE_ROLES, default="agent")
     p.add_argument("--password", help="default: a generated one, printed once")
     p.set_defaults(func=cmd_agent_create)
     p = agent_sub.add_parser("unlock", help="lift a sign-in lock-out on an account or address")
     p.add_argument("--email", help="the account's email")
     p.add_argument("--address", help="the client address (as the audit log shows it)")
     p.set_defaults(func=cmd_agent_unlock)
+    p = sub.add_parser("key", help="API keys")
+    key_sub = p.add_subparsers(dest="key_command", required=True)
+    p = key_sub.add_parser("create", help="create an API key (printed once)")
+    p.add_argument("--name", required=True, help="whose key, as the audit log shows it")
+    p.add_argument("--role", choices=KEY_ROLES, required=True)
+    p.set_defaults(func=cmd_key_create)
     p = sub.add_parser("train", help="train the Rasa model into models/")
     p.add_argument("--force", action="store_true", help="train even when nothing changed")
     p.set_defaults(func=cmd_train)

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.db import get_sessionmaker
 from api.errors import ApiError
+from api.ops.auth.roles import REPORT_ROLES
 from api.ops.auth.service import (
     Principal,
     configured_principal,
@@ -76,8 +77,9 @@ def require(*roles: str) -> Callable[..., Awaitable[Principal]]:
     return dependency
 
 
-Staff = Annotated[Principal, Depends(require("admin", "agent"))]
-StaffOrService = Annotated[Principal, Depends(require("admin", "agent", "service"))]
+Staff = Annotated[Principal, Depends(require("admin", "lead", "agent"))]
+StaffOrService = Annotated[Principal, Depends(require("admin", "lead", "agent", "service"))]
+Lead = Annotated[Principal, Depends(require(*REPORT_ROLES))]
 Admin = Annotated[Principal, Depends(require("admin"))]
 Service = Annotated[Principal, Depends(require("service", "admin"))]
 

@@ -82,6 +82,14 @@ class Settings(BaseSettings):
     # Messenger, Instagram, WhatsApp, email) lets the assistant greet them by name and offer
     # their latest order in a later session without asking again. 0 turns that off.
     known_customer_hours: float = Field(default=720.0, ge=0)
+    # The returns report's flags (api/ops/metrics/returns.py): a product's defect and "not as
+    # described" shares of units sold, a size returned as too small/large this many times as
+    # often as the other sizes and by this share of its units, and the fewest units behind any.
+    returns_defect_rate: float = Field(default=0.05, gt=0, le=1)
+    returns_not_as_described_rate: float = Field(default=0.05, gt=0, le=1)
+    returns_size_skew: float = Field(default=3.0, ge=1)
+    returns_size_min_rate: float = Field(default=0.15, gt=0, le=1)
+    returns_min_units: int = Field(default=3, ge=1)
     log_level: str = "info"
     # Social channels: each is off until its secrets are set (api/hub/channels/social/).
     telegram_bot_token: str = ""

@@ -1,4 +1,5 @@
-"""Console accounts: agents and admins, sign-in with lock-out, sessions and their CSRF tokens."""
+"""Console accounts: agents, leads and admins, sign-in with lock-out, sessions and their
+CSRF tokens."""
 
 from __future__ import annotations
 
@@ -17,10 +18,10 @@ from api.console.models import AgentSession, LoginFailure
 from api.db import utcnow
 from api.ops.audit import service as audit
 from api.ops.auth.models import Agent
+from api.ops.auth.roles import CONSOLE_ROLES, REPORT_ROLES
 from api.ops.auth.service import get_agent_by_email, hash_password, verify_password
 from api.settings import Settings
 
-CONSOLE_ROLES = ("agent", "admin")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_CHARS = 10
 # Verifying against this hash when the account does not exist keeps the answer's timing the
@@ -46,6 +47,11 @@ class SignedIn:
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    @property
+    def reads_reports(self) -> bool:
+        """The operations lead (and admins): the returns report."""
+        return self.role in REPORT_ROLES
 
 
 @dataclass(frozen=True)

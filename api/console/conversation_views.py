@@ -69,7 +69,7 @@ def conversation_page(
         notice=notice[:200],
         error=error[:300],
         older_window=before is not None,
-        customer_left=get_hub().customer_gone(conversation.id),
+        customer_left=conversation.customer_left_at is not None,
     )
 
 

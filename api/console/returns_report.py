@@ -1,5 +1,5 @@
 """The console's returns report (/console/returns): what returns teach about products, for the
-operations lead (an admin of the console). The figures are those of GET
+operations lead (a `lead` or an admin of the console). The figures are those of GET
 /api/v1/metrics/returns (`api/ops/metrics/returns.py`); this module only picks the period,
 renders them and exports them as CSV."""
 
@@ -12,12 +12,14 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse
+from sqlalchemy.orm import Session
 
-from api.console.web import PAGE_HEADERS, Me, require_admin, templates
+from api.console.web import PAGE_HEADERS, Me, require_lead, templates
 from api.db import utcnow
 from api.deps import DbSession
 from api.ops.metrics import returns
 from api.ops.returns.enums import ReturnReason
+from api.settings import get_settings
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -77,7 +79,7 @@ def returns_page(
     since: str | None = None,
     until: str | None = None,
 ) -> HTMLResponse:
-    require_admin(me)
+    require_lead(me)
     form = {"days": days or "", "since": since or "", "until": until or ""}
     try:
         start, end = period(days, since, until)
@@ -89,7 +91,7 @@ def returns_page(
             status_code=422,
             headers=PAGE_HEADERS,
         )
-    found = returns.report(db_session=db, since=start, until=end)
+    found = _report(db, start, end)
     if not (since or until):
         form["days"] = days if days in PERIODS else str(DEFAULT_DAYS)
     return templates.TemplateResponse(
@@ -116,18 +118,37 @@ def returns_csv(
     since: str | None = None,
     until: str | None = None,
 ) -> PlainTextResponse:
-    require_admin(me)
+    require_lead(me)
     try:
         start, end = period(days, since, until)
     except BadPeriod as exc:
         return PlainTextResponse(str(exc), status_code=422)
-    found = returns.report(db_session=db, since=start, until=end)
+    found = _report(db, start, end)
     name = f"opsdesk-returns-{start.date().isoformat()}-{(end - timedelta(seconds=1)).date()}.csv"
     return PlainTextResponse(
         as_csv(found),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+def _report(db: Session, start: datetime, end: datetime) -> returns.ReturnsReport:
+    limits = returns.Thresholds.of(get_settings())
+    return returns.report(db_session=db, since=start, until=end, thresholds=limits)
+
+
+def thresholds_text(limits: returns.Thresholds) -> list[str]:
+    """The thresholds applied, as the page lists them."""
+    return [
+        f"Defects: at least {limits.defect_rate * 100:g} % of a product's units sold",
+        f"Not as described: at least {limits.not_as_described_rate * 100:g} %",
+        f"A size runs small or large: returned so {limits.size_skew:g} times as often as the "
+        f"product's other sizes, and by at least {limits.size_min_rate * 100:g} % of its units",
+        f"Each pattern: at least {limits.min_units} returned units behind it",
+    ]
+
+
+templates.env.globals["thresholds_text"] = thresholds_text
 
 
 def as_csv(report: returns.ReturnsReport) -> str:

@@ -89,6 +89,12 @@ def require_admin(me: SignedIn) -> None:
         raise Refused("Only an admin of the console can open this page.")
 
 
+def require_lead(me: SignedIn) -> None:
+    """The operations lead's pages (the returns report): leads and admins."""
+    if not me.reads_reports:
+        raise Refused("Only the operations lead or an admin of the console can open this page.")
+
+
 def render_page(
     request: Request, template: str, status_code: int = 200, **context: Any
 ) -> HTMLResponse:

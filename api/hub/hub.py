@@ -6,38 +6,36 @@ delivers what goes back through the channel the customer wrote on.
 The order of work is kept in the database, not in memory: a conversation's worker takes its
 oldest customer message still `received`, and its outbound messages still `pending`, so a
 restart resumes where the process stopped and nothing stored is lost.
+
+A turn with the assistant is `turns.py`; the database work `store.py`; what the customer is
+doing `activity.py`; several api processes `cluster.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Any, TypeVar
 
 import anyio
 
 from api.hub.activity import TYPING_EVERY_SECONDS, CustomerActivity
 from api.hub.cluster import Cluster
+from api.hub.locks import KeyedLocks
 from api.hub.messages import ChannelSender, CustomerOffline, DeliveryQueued, InboundMessage
-from api.hub.rasa import GREET, RESTART, BotReply, RasaUnavailable
-from api.hub.replicas import RasaReplicas
 from api.hub.store import (
     Stored,
-    Turn,
     _answer_with,
-    _handoff_without_assistant,
     _mark_deliveries,
     _next_turn,
     _pending_for_delivery,
-    _reset_done,
-    _set_inbound_state,
     _store_inbound,
-    _store_outbound,
     _take_pending,
     _unprocessed_conversations,
 )
+from api.hub.turns import UNAVAILABLE_TEXT, AssistantTurns, unavailable
 from api.ops.conversations.models import Message
 from api.settings import get_settings
 
@@ -45,15 +43,6 @@ log = logging.getLogger("opsdesk.hub")
 
 # Named here too for the channels and tests that read them from this module.
 __all__ = ["TYPING_EVERY_SECONDS", "UNAVAILABLE_TEXT", "Hub", "_store_inbound"]
-
-# The payload of "Talk to a person": the assistant's own intent; when the assistant cannot be
-# reached, the hub opens the ticket itself.
-HANDOFF_PAYLOAD = "/human_handoff"
-UNAVAILABLE_TEXT = (
-    "Sorry, our assistant is unavailable for a moment. Your message is saved. "
-    "Please try again in a minute, or I can pass you to a person on our team."
-)
-UNAVAILABLE_BUTTONS = [{"title": "Talk to a person", "payload": HANDOFF_PAYLOAD}]
 # Threads the hub's database work may hold at once: the ops API's own routes (which the action
 # server calls in the middle of a turn) keep the rest of the pool, and SQLite takes one
 # writer at a time anyway.
@@ -64,29 +53,6 @@ ANSWERED = "answered"
 
 Listener = Callable[[str, str, int | None], Awaitable[None]]
 T = TypeVar("T")
-
-
-class KeyedLocks:
-    """One asyncio.Lock per key, dropped when nobody holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: dict[Any, tuple[asyncio.Lock, int]] = {}
-
-    @asynccontextmanager
-    async def hold(self, key: Any) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (None, 0))
-        if lock is None:
-            lock = asyncio.Lock()
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
 
 
 class Hub:
@@ -102,7 +68,7 @@ class Hub:
         self._greet: set[str] = set()
         self._waiters: dict[int, list[asyncio.Future[None]]] = {}
         self._listeners: list[Listener] = []
-        self._rasa: RasaReplicas | None = None
+        self._turns = AssistantTurns(self._db, self._deliver_pending)
         # Several api processes (OPSDESK_REDIS_URL): their shared locks, rooms and events.
         self.cluster: Cluster | None = None
         self._waiting: dict[int, str] = {}  # message id -> conversation, of REST waiters
@@ -221,9 +187,7 @@ class Hub:
         for task in list(self._workers.values()) + list(self._background):
             task.cancel()
         await asyncio.gather(*self._workers.values(), *self._background, return_exceptions=True)
-        if self._rasa is not None:
-            await self._rasa.close()
-            self._rasa = None
+        await self._turns.close()
         if self.cluster is not None:
             await self.cluster.stop()
             self.cluster = None
@@ -242,7 +206,7 @@ class Hub:
             self._loop = loop
             self._workers.clear()
             self._background.clear()
-            self._rasa = None
+            self._turns.forget_client()
             self._db_threads = anyio.CapacityLimiter(DB_THREADS)
 
     async def _db(self, fn: Callable[..., T], *args: Any) -> T:
@@ -271,14 +235,6 @@ class Hub:
             fn(conversation_id)
         else:
             loop.call_soon_threadsafe(fn, conversation_id)
-
-    def _rasa_client(self) -> RasaReplicas:
-        if self._rasa is None:
-            settings = get_settings()
-            self._rasa = RasaReplicas(
-                settings.rasa_replica_urls(), settings.rasa_timeout_seconds, settings.rasa_token
-            )
-        return self._rasa
 
     def _shared(self, name: str) -> AbstractAsyncContextManager[None]:
         """Held across api processes when there are several (Redis); else nothing to hold:
@@ -355,10 +311,10 @@ class Hub:
                             if conversation_id in self._greet and turn.mode == "bot":
                                 self._greet.discard(conversation_id)
                                 if turn.reset_pending:
-                                    await self._restart_and_greet(turn)
+                                    await self._turns.restart_and_greet(turn)
                             break
                         try:
-                            await self._process(turn)
+                            await self._turns.process(turn)
                         except Exception:  # noqa: BLE001 - never lose the rest of the queue
                             log.exception(
                                 "conversation %s: message %s failed",
@@ -366,7 +322,7 @@ class Hub:
                                 turn.message_id,
                             )
                             await self._db(
-                                _answer_with, turn, [], "unanswered", "system", _unavailable()
+                                _answer_with, turn, [], "unanswered", "system", unavailable()
                             )
                             await self._deliver_pending(conversation_id)
                         finally:
@@ -385,56 +341,6 @@ class Hub:
                 self._kick(conversation_id)
             else:
                 self._greet.discard(conversation_id)
-
-    async def _process(self, turn: Turn) -> None:
-        assert turn.message_id is not None
-        if turn.mode == "human":
-            # A person owns the conversation: the assistant stays silent.
-            await self._db(_set_inbound_state, turn.message_id, "queued")
-            return
-        rasa = self._rasa_client()
-        metadata = {"channel": turn.channel, "hub_message_id": turn.message_id}
-        try:
-            if turn.reset_pending:
-                await rasa.turn(
-                    conversation_id=turn.conversation_id, text=RESTART, metadata=metadata
-                )
-                await self._db(_reset_done, turn.conversation_id)
-            replies = await rasa.turn(
-                conversation_id=turn.conversation_id,
-                text=turn.text,
-                metadata=metadata,
-                message_id=turn.message_id,
-            )
-        except RasaUnavailable as exc:
-            log.warning(
-                "conversation %s: the assistant is unavailable (%s)", turn.conversation_id, exc
-            )
-            if turn.text.strip() == HANDOFF_PAYLOAD:
-                await self._db(_handoff_without_assistant, turn)
-            else:
-                await self._db(_answer_with, turn, [], "unanswered", "system", _unavailable())
-        else:
-            await self._db(_answer_with, turn, replies, "answered", "bot", [])
-        await self._deliver_pending(turn.conversation_id, turn.channel)
-
-    async def _restart_and_greet(self, turn: Turn) -> None:
-        rasa = self._rasa_client()
-        metadata = {"channel": turn.channel}
-        try:
-            await rasa.turn(conversation_id=turn.conversation_id, text=RESTART, metadata=metadata)
-            await self._db(_reset_done, turn.conversation_id)
-            replies = await rasa.turn(
-                conversation_id=turn.conversation_id, text=GREET, metadata=metadata
-            )
-        except RasaUnavailable as exc:
-            # The restart is tried again before the customer's next message.
-            log.warning(
-                "conversation %s: no greeting after handback (%s)", turn.conversation_id, exc
-            )
-            return
-        await self._db(_store_outbound, turn.conversation_id, replies, "bot", None)
-        await self._deliver_pending(turn.conversation_id, turn.channel)
 
     async def _deliver_pending(self, conversation_id: str, channel: str | None = None) -> None:
         """Send the conversation's pending messages in order through its channel's sender;
@@ -479,7 +385,3 @@ class Hub:
     async def redeliver(self, conversation_id: str) -> None:
         """Deliver what is still pending (a customer reconnected)."""
         await self._deliver_pending(conversation_id)
-
-
-def _unavailable() -> list[BotReply]:
-    return [BotReply(text=UNAVAILABLE_TEXT, buttons=list(UNAVAILABLE_BUTTONS))]

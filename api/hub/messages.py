@@ -9,6 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+# Channels whose customer is not in a live session: a hand-back restarts the assistant there
+# without a greeting (on email it would be a mail nobody asked for).
+NOT_LIVE_CHANNELS = frozenset({"email"})
+
 
 @dataclass(frozen=True)
 class InboundMessage:

@@ -1,7 +1,8 @@
 """GET /api/v1/metrics/returns on a store seeded with a returns history whose patterns are
 known (`opsdesk seed --returns-history`, made through the returns service), on SQLite and
 PostgreSQL: the flags it must raise and those it must not, the figures behind them, a return
-made through POST /returns moving them, who may read it, and bad periods refused."""
+made through POST /returns moving them, who may read it (an admin and the operations lead's
+key from `opsdesk key create --role lead`, not an agent's), and bad periods refused."""
 
 from __future__ import annotations
 
@@ -40,13 +41,27 @@ def history(
 ) -> Iterator[Store]:
     store = new_store(request.param, tmp_path_factory.mktemp(f"returns-{request.param}"))
     seed_history(store)
+    store.keys["lead"] = lead_key(store)
     start_api(store)
     yield store
     stop_api(store)
     drop_store(store)
 
 
-def report(store: Store, role: str = "agent", **params: str) -> dict[str, Any]:
+def lead_key(store: Store) -> str:
+    """The operations lead's key, as an operator makes it: `opsdesk key create`."""
+    made = subprocess.run(
+        [sys.executable, "-m", "api.cli", "key", "create", "--name", "lee", "--role", "lead"],
+        cwd=REPO,
+        env=store.env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return made.stdout.split("key (shown once): ")[1].strip()
+
+
+def report(store: Store, role: str = "lead", **params: str) -> dict[str, Any]:
     with store.client(role) as api:
         r = api.get("/api/v1/metrics/returns", params=params)
     assert r.status_code == 200, r.text
@@ -99,7 +114,10 @@ def test_the_figures_behind_a_flag_per_product_size_and_colour(history: Store) -
     ]
     totals = found["totals"]
     assert totals["units_returned"] == sum(p["units_returned"] for p in found["products"])
-    assert found["thresholds"]["min_units"] == 3
+    assert found["thresholds"] == {
+        "defect_rate": 0.05, "not_as_described_rate": 0.05, "size_skew": 3.0,
+        "size_min_rate": 0.15, "min_units": 3,
+    }  # fmt: skip
 
 
 def test_a_return_made_through_the_api_moves_the_figures(history: Store) -> None:
@@ -130,9 +148,14 @@ def test_a_period_without_orders_has_no_figures(history: Store) -> None:
 
 
 def test_who_may_read_it_and_bad_periods(history: Store) -> None:
-    assert report(history, "admin")["flags"]
-    with history.client("service") as service:
-        assert service.get("/api/v1/metrics/returns").status_code == 403
+    assert report(history, "admin")["flags"] == report(history, "lead")["flags"]
+    for role in ("service", "agent"):  # the report is the operations lead's, as in the console
+        with history.client(role) as other:
+            refused = other.get("/api/v1/metrics/returns")
+            assert refused.status_code == 403 and refused.json()["code"] == "forbidden", role
+    with history.client("lead") as lead:  # a lead also works the queue like an agent
+        assert lead.get("/api/v1/tickets").status_code == 200
+        assert lead.get("/api/v1/metrics/kpis").status_code == 200
     with history.client("admin") as api:
         for params, code in (
             ({"since": "last week"}, "invalid_since"),

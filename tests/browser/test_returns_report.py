@@ -82,6 +82,10 @@ def test_an_agent_has_no_returns_report(browser: Browser, history: Store) -> Non
         expect(nav.get_by_role("link", name="Returns")).to_have_count(0)
         answer = page.goto("/console/returns")
         assert answer is not None and answer.status == 403
-        expect(page.get_by_text("Only an admin of the console can open this page.")).to_be_visible()
+        expect(
+            page.get_by_text(
+                "Only the operations lead or an admin of the console can open this page."
+            )
+        ).to_be_visible()
     finally:
         context.close()

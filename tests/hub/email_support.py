@@ -7,14 +7,16 @@ from __future__ import annotations
 import itertools
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from email.message import EmailMessage
 from email.utils import formatdate
+from pathlib import Path
 from typing import Any
 
 import httpx
 
-from tests.conftest import Store, start_api
+from tests.conftest import Store, drop_store, new_store, start_api, stop_api
 from tests.console.conftest import ConsoleClient, ConsoleStore
 from tests.fakes.mail import IMAP_PASSWORD, IMAP_USER, Dovecot, SmtpRelay
 from tests.hub.standin_rasa import StandInRasa
@@ -97,6 +99,72 @@ class EmailStore:
 def start_email_api(store: Store, relay: SmtpRelay, mailbox: Dovecot, rasa: StandInRasa) -> None:
     start_api(store, email_env(relay, mailbox, rasa.url), timeout=60)
     rasa.api_url, rasa.service_key = store.base_url, store.keys["service"]
+
+
+@contextmanager
+def email_stack(backend: str, tmp: Path) -> Iterator[EmailStore]:
+    """A seeded store behind an api whose email channel uses a local relay and dovecot, and
+    whose assistant is the stand-in."""
+    relay = SmtpRelay().start()
+    mailbox = Dovecot().start()
+    rasa = StandInRasa().start()
+    store = new_store(backend, tmp)
+    start_email_api(store, relay, mailbox, rasa)
+    email_store = EmailStore(store, relay, mailbox, rasa)
+    try:
+        yield email_store
+    finally:
+        email_store.console.close()
+        stop_api(store)
+        rasa.stop()
+        mailbox.stop()
+        relay.stop()
+        drop_store(store)
+
+
+def delivery_report(
+    original_message_id: str, recipient: str, *, action: str = "failed", subject: str = ""
+) -> bytes:
+    """A bounce as a mail server writes it (RFC 3464): a multipart/report with the reason,
+    the delivery status and the headers of the mail that could not be delivered."""
+    lines = [
+        "From: Mail Delivery System <MAILER-DAEMON@mx.example.com>",
+        f"To: {SUPPORT}",
+        "Subject: Undelivered Mail Returned to Sender",
+        f"Date: {formatdate()}",
+        f"Message-ID: <{uuid.uuid4().hex}@mx.example.com>",
+        "Auto-Submitted: auto-replied",
+        "MIME-Version: 1.0",
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b0undary"',
+        "",
+        "--b0undary",
+        "Content-Type: text/plain; charset=us-ascii",
+        "",
+        "This is the mail system at host mx.example.com. Your message could not be delivered.",
+        "",
+        "--b0undary",
+        "Content-Type: message/delivery-status",
+        "",
+        "Reporting-MTA: dns; mx.example.com",
+        "",
+        f"Final-Recipient: rfc822; {recipient}",
+        f"Action: {action}",
+        "Status: 5.1.1" if action == "failed" else "Status: 4.4.1",
+        f"Diagnostic-Code: smtp; 550 5.1.1 <{recipient}>: Recipient address rejected: "
+        "User unknown in virtual mailbox table",
+        "",
+        "--b0undary",
+        "Content-Type: text/rfc822-headers",
+        "",
+        f"From: Fernhill & Co. <{SUPPORT}>",
+        f"To: {recipient}",
+        f"Subject: {subject or 'Re: your order'}",
+        f"Message-ID: {original_message_id}",
+        "",
+        "--b0undary--",
+        "",
+    ]
+    return "\r\n".join(lines).encode()
 
 
 def customer_mail(

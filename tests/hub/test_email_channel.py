@@ -12,19 +12,16 @@ from collections.abc import Iterator
 import anyio
 import pytest
 
-from tests.conftest import drop_store, new_store, stop_api
-from tests.fakes.mail import Dovecot, SmtpRelay
 from tests.hub.chat_customer import ChatCustomer
 from tests.hub.email_support import (
     SUPPORT,
     EmailStore,
     customer_mail,
+    email_stack,
     html_part,
-    start_email_api,
     text_part,
     wait_until,
 )
-from tests.hub.standin_rasa import StandInRasa
 
 JANE = "jane.doe@example.com"
 
@@ -33,19 +30,8 @@ JANE = "jane.doe@example.com"
 def mail(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[EmailStore]:
-    relay = SmtpRelay().start()
-    mailbox = Dovecot().start()
-    rasa = StandInRasa().start()
-    store = new_store(request.param, tmp_path_factory.mktemp(f"email-{request.param}"))
-    start_email_api(store, relay, mailbox, rasa)
-    email_store = EmailStore(store, relay, mailbox, rasa)
-    yield email_store
-    email_store.console.close()
-    stop_api(store)
-    rasa.stop()
-    mailbox.stop()
-    relay.stop()
-    drop_store(store)
+    with email_stack(request.param, tmp_path_factory.mktemp(f"email-{request.param}")) as stack:
+        yield stack
 
 
 def first_mail_opens(mail: EmailStore, sender: str, subject: str, text: str) -> dict:

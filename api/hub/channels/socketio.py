@@ -9,8 +9,10 @@ stay pending and are emitted when the session comes back.
 
 Beyond Rasa's protocol, the OpsDesk widget sends `user_typing` while the customer writes; when
 the last socket of a session is gone for LEFT_AFTER_SECONDS the customer has left, and a
-session that comes back after that is back. The hub passes these to the console and stores
-none of them."""
+session that comes back after that is back. The hub passes these to the console; the one
+thing kept is whether the customer left (`conversations.customer_left_at`), so that a restart
+of the api does not forget it: a person's reply to a customer who left goes by email (when
+email is on), before and after a restart alike."""
 
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from typing import Any
 import socketio
 from starlette.concurrency import run_in_threadpool
 
-from api.db import session_scope
+from api.db import begin_write, session_scope
 from api.hub import get_hub
 from api.hub.messages import CustomerOffline, InboundMessage, OutboundMessage
 from api.ops.conversations import service as conversations
@@ -128,6 +130,49 @@ def _conversation_of(session_id: str) -> str | None:
         return conversation.id if conversation else None
 
 
+def _note_left(conversation_id: str, left: bool) -> None:
+    with session_scope() as db:
+        begin_write(db)
+        conversations.note_customer_left(db_session=db, conversation_id=conversation_id, left=left)
+
+
+async def _remember_presence(conversation_id: str, left: bool) -> None:
+    try:
+        await run_in_threadpool(_note_left, conversation_id, left)
+    except Exception:  # noqa: BLE001 - the live signal still goes to the console
+        log.exception("conversation %s: could not record the customer's presence", conversation_id)
+
+
+def _has_left(conversation_id: str) -> bool:
+    with session_scope() as db:
+        return conversations.customer_has_left(db_session=db, conversation_id=conversation_id)
+
+
+async def customer_left(conversation_id: str) -> bool:
+    """Whether the chat customer left and has not come back (as recorded in the database,
+    so on every api process and across restarts)."""
+    return await run_in_threadpool(_has_left, conversation_id)
+
+
+def _waiting_for_the_customer() -> list[tuple[str, str]]:
+    with session_scope() as db:
+        return conversations.waiting_for_the_customer(db_session=db, channel=CHANNEL)
+
+
+async def declare_left_after_start() -> int:
+    """At the api's start: a chat customer with a person's reply waiting and no socket back
+    within LEFT_AFTER_SECONDS has left (the process that watched them go took its timers
+    with it), so the reply does not wait for them forever. Returns how many were declared."""
+    await asyncio.sleep(LEFT_AFTER_SECONDS)
+    declared = 0
+    for conversation_id, session_id in await run_in_threadpool(_waiting_for_the_customer):
+        if not await _listening(session_id):
+            await _remember_presence(conversation_id, True)
+            await get_hub().customer_activity(conversation_id, "left")
+            declared += 1
+    return declared
+
+
 async def _join(sid: str, session_id: str) -> None:
     """The socket hears its session's room, and no longer the room of an earlier session."""
     earlier = (await sio.get_session(sid, namespace=NAMESPACE)).get("session_id")
@@ -171,6 +216,7 @@ async def session_request(sid: str, data: Any) -> None:
     if requested:
         conversation_id = await _conversation_for(sid)
         if conversation_id:
+            await _remember_presence(conversation_id, False)
             await get_hub().customer_activity(conversation_id, "back")
             await get_hub().redeliver(conversation_id)
 
@@ -240,4 +286,6 @@ async def disconnect(sid: str, reason: Any = None) -> None:
 async def _left_if_still_away(session_id: str, conversation_id: str) -> None:
     await asyncio.sleep(LEFT_AFTER_SECONDS)
     if not await _listening(session_id):
+        # Recorded before the listeners hear it: a reply sent on `left` finds it.
+        await _remember_presence(conversation_id, True)
         await get_hub().customer_activity(conversation_id, "left")

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.ops.auth.models import Agent, ApiKey
+from api.ops.auth.roles import KEY_ROLES
 from api.settings import Settings
 
-ROLES = ("admin", "agent", "service")
 _hasher = PasswordHasher()
 
 
@@ -71,10 +71,12 @@ def stored_principal(*, db_session: Session, key: str) -> Principal | None:
 
 def create_key(*, db_session: Session, name: str, role: str, agent_id: int | None = None) -> str:
     """Create a key and return it in clear, once; only its hash is kept."""
-    if role not in ROLES:
-        raise ValueError(f"unknown role {role}")
+    if not name.strip() or len(name.strip()) > 80:
+        raise ValueError("a key needs a name of 1 to 80 characters")
+    if role not in KEY_ROLES:
+        raise ValueError(f"the role must be one of {', '.join(KEY_ROLES)}")
     key = STORED_KEY_PREFIX + secrets.token_urlsafe(32)
-    db_session.add(ApiKey(name=name, key_hash=hash_key(key), role=role, agent_id=agent_id))
+    db_session.add(ApiKey(name=name.strip(), key_hash=hash_key(key), role=role, agent_id=agent_id))
     return key
 
 

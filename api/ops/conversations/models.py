@@ -31,6 +31,10 @@ class Conversation(Base):
     customer_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set when a person hands the conversation back: the assistant starts afresh (greets
     # again) instead of resuming whatever form it was in before the handoff.
+    # When the chat customer left (no socket of their session back within the grace), until
+    # they come back: kept in the database so that a restart remembers it, and a person's
+    # reply then goes by email as before (api/hub/channels/socketio.py).
+    customer_left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     bot_reset_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from api.db import utcnow
@@ -138,6 +138,43 @@ def list_conversations(
             | ((Conversation.created_at == created_at) & (Conversation.id < conversation_id))
         )
     return list(db_session.scalars(stmt))
+
+
+def note_customer_left(*, db_session: Session, conversation_id: str, left: bool) -> None:
+    """The chat customer left (no socket back within the grace) or came back. The caller
+    commits."""
+    stmt = update(Conversation).where(Conversation.id == conversation_id)
+    if left:
+        stmt = stmt.where(Conversation.customer_left_at.is_(None)).values(customer_left_at=utcnow())
+    else:
+        stmt = stmt.where(Conversation.customer_left_at.is_not(None)).values(customer_left_at=None)
+    db_session.execute(stmt)
+
+
+def customer_has_left(*, db_session: Session, conversation_id: str) -> bool:
+    return (
+        db_session.scalar(
+            select(Conversation.customer_left_at).where(Conversation.id == conversation_id)
+        )
+        is not None
+    )
+
+
+def waiting_for_the_customer(*, db_session: Session, channel: str) -> list[tuple[str, str]]:
+    """(conversation id, channel key) of the channel's conversations holding a person's reply
+    not delivered yet."""
+    rows = db_session.execute(
+        select(Conversation.id, Conversation.channel_key)
+        .join(Message, Message.conversation_id == Conversation.id)
+        .where(
+            Message.state == "pending",
+            Message.direction == "outbound",
+            Message.author == "agent",
+            Conversation.channel == channel,
+        )
+        .distinct()
+    ).all()
+    return [(cid, key) for cid, key in rows if key]
 
 
 def note_customer(*, db_session: Session, conversation_id: str, email: str) -> None:

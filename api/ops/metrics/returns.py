@@ -1,15 +1,18 @@
 """What returns teach about products: return rate and reasons per product, per size and per
 colour for the orders placed in a period, and the patterns an operations lead acts on:
 
-- a defect rate above `DEFECT_RATE` (quality: the factory, the zip, the seam);
-- "not as described" above `NOT_AS_DESCRIBED_RATE` (the photos or the copy are wrong);
-- one size returned as too small (or too large) at least `SIZE_SKEW` times as often as the
-  product's other sizes (the size chart or the pattern is off for that size).
+- a defect rate above `defect_rate` (quality: the factory, the zip, the seam);
+- "not as described" above `not_as_described_rate` (the photos or the copy are wrong);
+- one size returned as too small (or too large) at least `size_skew` times as often as the
+  product's other sizes, and by at least `size_min_rate` of that size's units (the size chart
+  or the pattern is off for that size).
 
-A pattern needs at least `MIN_UNITS` returned units behind it: one unlucky return is no
-pattern. Units sold are the delivered units of orders placed in the period; units returned
-are those of returns on those orders that were not cancelled, expired or rejected (the same
-counting as the return rate of /metrics/kpis)."""
+A pattern needs at least `min_units` returned units behind it: one unlucky return is no
+pattern. The thresholds are settings (`OPSDESK_RETURNS_*`, `Thresholds.of`).
+
+Units sold are the delivered units of orders placed in the period; units returned are those
+of returns on those orders that were not cancelled, expired or rejected (the same counting as
+the return rate of /metrics/kpis)."""
 
 from __future__ import annotations
 
@@ -25,19 +28,36 @@ from api.ops.catalog.models import Product, Variant
 from api.ops.orders.models import Order, OrderLine
 from api.ops.returns.enums import ReturnReason
 from api.ops.returns.models import Rma, RmaLine
+from api.settings import Settings
 from opsdesk_ids import style_of
 
-DEFECT_RATE = 0.05
-NOT_AS_DESCRIBED_RATE = 0.05
-SIZE_SKEW = 3.0
-# A size flagged as running small or large has at least this share of its units returned so.
-SIZE_MIN_RATE = 0.15
-MIN_UNITS = 3
 NOT_COUNTED = ("cancelled", "expired", "rejected")
 SIZE_REASONS = {
     ReturnReason.size_too_small.value: ("size_runs_small", "too small"),
     ReturnReason.size_too_large.value: ("size_runs_large", "too large"),
 }
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When a pattern is flagged; the defaults are the settings' defaults."""
+
+    defect_rate: float = 0.05
+    not_as_described_rate: float = 0.05
+    size_skew: float = 3.0  # a size's rate against the product's other sizes'
+    # A size flagged as running small or large has at least this share of its units returned so.
+    size_min_rate: float = 0.15
+    min_units: int = 3
+
+    @classmethod
+    def of(cls, settings: Settings) -> Thresholds:
+        return cls(
+            defect_rate=settings.returns_defect_rate,
+            not_as_described_rate=settings.returns_not_as_described_rate,
+            size_skew=settings.returns_size_skew,
+            size_min_rate=settings.returns_size_min_rate,
+            min_units=settings.returns_min_units,
+        )
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -100,6 +120,7 @@ class ReturnsReport:
     totals: Figures
     products: list[ProductFigures]
     flags: list[Flag]
+    thresholds: Thresholds
 
 
 def _units_sold(db: Session, since: datetime, until: datetime) -> dict[str, int]:
@@ -126,15 +147,20 @@ def _units_returned(db: Session, since: datetime, until: datetime) -> dict[str, 
     return found
 
 
-def _product_flags(p: ProductFigures) -> list[Flag]:
+def _product_flags(p: ProductFigures, limits: Thresholds) -> list[Flag]:
     flags = []
     for kind, reason, threshold, words in (
-        ("defect_rate", "defective", DEFECT_RATE, "returned as defective"),
-        ("not_as_described_rate", "not_as_described", NOT_AS_DESCRIBED_RATE, "not as described"),
+        ("defect_rate", "defective", limits.defect_rate, "returned as defective"),
+        (
+            "not_as_described_rate",
+            "not_as_described",
+            limits.not_as_described_rate,
+            "not as described",
+        ),
     ):
         units = p.by_reason.get(reason, 0)
         rate = _rate(units, p.units_sold)
-        if units >= MIN_UNITS and rate is not None and rate >= threshold:
+        if units >= limits.min_units and rate is not None and rate >= threshold:
             flags.append(
                 Flag(
                     kind=kind,
@@ -157,10 +183,10 @@ def _product_flags(p: ProductFigures) -> list[Flag]:
             others_sold = p.units_sold - size.units_sold
             others_rate = _rate(total - units, others_sold) or 0.0
             if (
-                units >= MIN_UNITS
+                units >= limits.min_units
                 and rate is not None
-                and rate >= SIZE_MIN_RATE
-                and rate >= SIZE_SKEW * others_rate
+                and rate >= limits.size_min_rate
+                and rate >= limits.size_skew * others_rate
             ):
                 flags.append(
                     Flag(
@@ -185,8 +211,11 @@ def _place(rank: dict[tuple[str, str], int], style: str, group: Figures) -> int:
     return rank.get((style, group.label), len(rank))
 
 
-def report(*, db_session: Session, since: datetime, until: datetime) -> ReturnsReport:
-    """The figures and flags for the orders placed in [since, until)."""
+def report(
+    *, db_session: Session, since: datetime, until: datetime, thresholds: Thresholds
+) -> ReturnsReport:
+    """The figures and flags for the orders placed in [since, until), flagged by `thresholds`
+    (`Thresholds.of(settings)`)."""
     db = db_session
     sold = _units_sold(db, since, until)
     returned = _units_returned(db, since, until)
@@ -235,10 +264,17 @@ def report(*, db_session: Session, since: datetime, until: datetime) -> ReturnsR
     for p in products.values():
         for groups in (p.sizes, p.colours):
             groups.sort(key=functools.partial(_place, rank, p.style))
-        p.flags = _product_flags(p)
+        p.flags = _product_flags(p, thresholds)
         flags += p.flags
     ranked = sorted(
         products.values(),
         key=lambda p: (-len(p.flags), -(p.return_rate or 0.0), -p.units_sold, p.style),
     )
-    return ReturnsReport(since=since, until=until, totals=totals, products=ranked, flags=flags)
+    return ReturnsReport(
+        since=since,
+        until=until,
+        totals=totals,
+        products=ranked,
+        flags=flags,
+        thresholds=thresholds,
+    )

@@ -43,13 +43,13 @@ class ProductReturns(ReturnFigures):
 
 
 class Thresholds(BaseModel):
-    defect_rate: float = returns.DEFECT_RATE
-    not_as_described_rate: float = returns.NOT_AS_DESCRIBED_RATE
-    size_skew: float = Field(
-        default=returns.SIZE_SKEW, description="a size's rate against the other sizes'"
-    )
-    size_min_rate: float = returns.SIZE_MIN_RATE
-    min_units: int = returns.MIN_UNITS
+    """The thresholds the flags were raised by (the OPSDESK_RETURNS_* settings)."""
+
+    defect_rate: float
+    not_as_described_rate: float
+    size_skew: float = Field(description="a size's rate against the other sizes'")
+    size_min_rate: float
+    min_units: int
 
 
 class ReturnsReportView(BaseModel):
@@ -79,7 +79,7 @@ def report_view(r: returns.ReturnsReport) -> ReturnsReportView:
     return ReturnsReportView(
         since=r.since,
         until=r.until,
-        thresholds=Thresholds(),
+        thresholds=Thresholds.model_validate(r.thresholds, from_attributes=True),
         totals=figures_view(r.totals),
         flags=[flag_view(f) for f in r.flags],
         products=[

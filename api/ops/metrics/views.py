@@ -8,9 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from api.db import utcnow
-from api.deps import DbSession, Staff
+from api.deps import DbSession, Lead, Staff
 from api.errors import ApiError
 from api.ops.metrics import returns, schemas, service
+from api.settings import get_settings
 
 router = APIRouter(prefix="/metrics", tags=["metrics"])
 
@@ -56,16 +57,17 @@ def get_kpis(
 )
 def get_returns_report(
     db: DbSession,
-    _who: Staff,
+    _who: Lead,
     since: Annotated[
         str | None, _time_query("2026-09-01", f"{DEFAULT_RETURNS_DAYS} days before until")
     ] = None,
     until: Annotated[str | None, _time_query("2026-12-01", "now")] = None,
 ) -> schemas.ReturnsReportView:
-    """What returns teach: for the orders placed in [since, until), return rate and reasons
-    per product, size, colour and SKU, and the flagged patterns (a defect rate or "not as
-    described" above its threshold, a size returned as too small or too large far more than
-    the product's other sizes)."""
+    """What returns teach (the operations lead's report: a `lead` or `admin` key): for the
+    orders placed in [since, until), return rate and reasons per product, size, colour and SKU,
+    and the flagged patterns (a defect rate or "not as described" above its threshold, a size
+    returned as too small or too large far more than the product's other sizes), with the
+    thresholds applied."""
     end = parse_time("until", until) if until else utcnow()
     try:
         start = parse_time("since", since) if since else end - timedelta(days=DEFAULT_RETURNS_DAYS)
@@ -73,4 +75,7 @@ def get_returns_report(
         raise ApiError(422, "invalid_until", "`until` is out of range") from None
     if end <= start:
         raise ApiError(422, "invalid_period", "`until` must be after `since`")
-    return schemas.report_view(returns.report(db_session=db, since=start, until=end))
+    limits = returns.Thresholds.of(get_settings())
+    return schemas.report_view(
+        returns.report(db_session=db, since=start, until=end, thresholds=limits)
+    )

@@ -31,6 +31,7 @@ from sqlalchemy import select
 from api.db import begin_write, session_scope
 from api.errors import ApiError
 from api.hub import get_hub
+from api.hub.channels.email import outbox
 from api.hub.channels.email.compose import bare_subject
 from api.hub.channels.email.config import CHANNEL
 from api.hub.channels.email.models import EmailRecord
@@ -83,6 +84,10 @@ async def take_in(mail: ParsedMail, *, oversize: bool = False) -> str:
             "email: a mail recognised as %s (%s) was not answered", kind, mail.automatic_reason
         )
         await _db(_record, mail, kind, None, None)
+        if mail.bounced_ids:
+            failed = await _db(outbox.record_bounce, mail.bounced_ids, mail.bounce_reason)
+            if failed:
+                log.warning("email: a reply bounced (%s); marked failed", mail.bounce_reason)
         return kind
     target = await _db(_reply_target, mail)
     kind = "reply"

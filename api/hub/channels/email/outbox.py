@@ -194,6 +194,35 @@ def record_failure(mail_id: int, reason: str, final: bool, retry_at: datetime | 
             mail.next_attempt_at = retry_at
 
 
+def record_bounce(rfc_message_ids: list[str], reason: str) -> list[int]:
+    """A bounce came back for one of our mails (matched by its Message-ID among the mails we
+    sent): the mail and its transcript messages are failed, with the reason for the agent,
+    even though the relay had taken it. Returns the messages' ids."""
+    with session_scope() as db:
+        begin_write(db)
+        for rfc_id in rfc_message_ids:
+            record = db.scalar(
+                select(EmailRecord).where(
+                    EmailRecord.message_key == key_of(rfc_id), EmailRecord.direction == "out"
+                )
+            )
+            queued = db.get(EmailQueued, record.hub_message_id) if record else None
+            mail = db.get(OutboxMail, queued.mail_id) if queued and queued.mail_id else None
+            if mail is None or mail.rfc_message_id != rfc_id.strip():
+                continue
+            mail.status, mail.last_error = "failed", f"bounced: {reason}"[:300]
+            ids = list(
+                db.scalars(select(EmailQueued.message_id).where(EmailQueued.mail_id == mail.id))
+            )
+            db.execute(
+                update(Message)
+                .where(Message.id.in_(ids), Message.state.in_(("pending", "sent")))
+                .values(state="failed", delivery_error=f"email: bounced: {reason}"[:300])
+            )
+            return ids
+    return []
+
+
 def _settle_messages(
     db: Session, mail_id: int, state: str, error: str | None, now: datetime
 ) -> list[int]:

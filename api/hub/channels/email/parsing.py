@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import EmailMessage, Message
+from email.parser import HeaderParser
 from email.policy import default
 from email.utils import parseaddr
 from html.parser import HTMLParser
@@ -43,6 +44,10 @@ class ParsedMail:
     attachments: list[Attachment] = field(default_factory=list)
     automatic: str | None = None  # auto_reply | bounce, when a program wrote it
     automatic_reason: str = ""
+    # A bounce that says delivery failed for good: the Message-IDs of the mail that bounced
+    # (its embedded headers, and what the bounce names) and the reporting server's words.
+    bounced_ids: list[str] = field(default_factory=list)
+    bounce_reason: str = ""
 
 
 def parse(raw: bytes, *, max_attachments: int, oversize: bool = False) -> ParsedMail:
@@ -57,6 +62,9 @@ def parse(raw: bytes, *, max_attachments: int, oversize: bool = False) -> Parsed
     )
     automatic, reason = _automatic(mail, address)
     text, attachments = ("", []) if oversize else _content(mail, max_attachments)
+    bounced_ids, bounce_reason = (
+        _bounce_of(mail, named) if automatic == "bounce" and not oversize else ([], "")
+    )
     return ParsedMail(
         message_id=message_id[:250],
         from_address=address.strip().lower()[:254],
@@ -67,7 +75,44 @@ def parse(raw: bytes, *, max_attachments: int, oversize: bool = False) -> Parsed
         attachments=attachments,
         automatic=automatic,
         automatic_reason=reason,
+        bounced_ids=[i[:250] for i in bounced_ids],
+        bounce_reason=bounce_reason,
     )
+
+
+def _bounce_of(mail: EmailMessage, named: list[str]) -> tuple[list[str], str]:
+    """What a bounce says (RFC 3464): the Message-ID of the mail that bounced, from its
+    embedded copy (message/rfc822) or headers (text/rfc822-headers), and why. Only a final
+    failure counts: a DSN whose recipients are all `delayed` (or `delivered`) is no failure;
+    a bounce without a delivery-status part (older servers) is taken as one when it carries
+    the original."""
+    embedded: list[str] = []
+    actions: list[str] = []
+    diagnostics: list[str] = []
+    for part in mail.walk():
+        content_type = part.get_content_type()
+        if content_type == "message/delivery-status":
+            for block in part.get_payload():
+                if not isinstance(block, Message):
+                    continue
+                if block.get("Action"):
+                    actions.append(str(block["Action"]).strip().lower())
+                for name in ("Diagnostic-Code", "Status"):
+                    if block.get(name):
+                        diagnostics.append(" ".join(str(block[name]).split()))
+        elif content_type == "message/rfc822":
+            inner = part.get_payload()
+            original = inner[0] if isinstance(inner, list) and inner else None
+            if isinstance(original, Message):
+                embedded += _MSGID_RE.findall(str(original.get("Message-ID", "")))
+        elif content_type == "text/rfc822-headers":
+            headers = HeaderParser(policy=default).parsestr(_decoded_text(part))
+            embedded += _MSGID_RE.findall(str(headers.get("Message-ID", "")))
+    failed = "failed" in actions if actions else bool(embedded)
+    if not failed:
+        return [], ""
+    reason = diagnostics[0] if diagnostics else "the receiving server returned the mail"
+    return embedded + named, reason[:250]
 
 
 def _automatic(mail: Message, address: str) -> tuple[str | None, str]:

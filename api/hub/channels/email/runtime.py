@@ -48,14 +48,16 @@ class ByEmailWhenGone:
     """The chat's sender, with a fallback: a person's reply to a customer who left the chat
     (and whom we can write to) goes by email instead of waiting for them to come back."""
 
-    def __init__(self, live: ChannelSender, email: EmailSender, hub: Hub) -> None:
-        self._live, self._email, self._hub = live, email, hub
+    def __init__(self, live: ChannelSender, email: EmailSender) -> None:
+        self._live, self._email = live, email
 
     async def deliver(self, message: OutboundMessage) -> None:
         try:
             await self._live.deliver(message)
         except CustomerOffline:
-            if message.author != "agent" or not self._hub.customer_gone(message.conversation_id):
+            if message.author != "agent":
+                raise
+            if not await socketio.customer_left(message.conversation_id):
                 raise
             await self._email.deliver(message)
 
@@ -143,11 +145,11 @@ async def email_channel(_app: FastAPI) -> AsyncIterator[None]:
         email = EmailSender(wake)
         hub = get_hub()
         hub.register_sender(config.CHANNEL, email)
-        hub.register_sender(
-            socketio.CHANNEL, ByEmailWhenGone(socketio.SocketIOSender(), email, hub)
-        )
+        hub.register_sender(socketio.CHANNEL, ByEmailWhenGone(socketio.SocketIOSender(), email))
         hub.add_listener(_redeliver_when_left(hub))
         tasks.append(asyncio.create_task(SendingLoop(settings, wake).run()))
+        # Replies left waiting by customers who went while the api was down.
+        tasks.append(asyncio.create_task(socketio.declare_left_after_start()))
         if not config.missing_inbound(settings):
             tasks.append(asyncio.create_task(poll_mailbox(settings)))
     try:
