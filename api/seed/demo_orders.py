@@ -222,20 +222,23 @@ def demo_orders() -> list[DemoOrder]:
     ]
 
 
+# A return's whole way when all goes well, from the request to the refund and closing.
+RMA_HAPPY_PATH = [
+    RmaStatus.requested,
+    RmaStatus.approved,
+    RmaStatus.label_issued,
+    RmaStatus.in_transit,
+    RmaStatus.received,
+    RmaStatus.inspected,
+    RmaStatus.refunded,
+    RmaStatus.closed,
+]
+
 # One RMA in each lifecycle state: the path through the lifecycle to reach it.
 RMA_PATHS: list[list[RmaStatus]] = []
 for _target in RmaStatus:
     _path: list[RmaStatus] = [RmaStatus.requested]
-    _order = [
-        RmaStatus.requested,
-        RmaStatus.approved,
-        RmaStatus.label_issued,
-        RmaStatus.in_transit,
-        RmaStatus.received,
-        RmaStatus.inspected,
-        RmaStatus.refunded,
-        RmaStatus.closed,
-    ]
+    _order = RMA_HAPPY_PATH
     if _target in _order:
         _path = _order[: _order.index(_target) + 1]
     elif _target in (RmaStatus.exchanged, RmaStatus.credited):

@@ -16,7 +16,7 @@ from api.ops.inventory.models import InventoryLevel
 from api.ops.orders.models import Order, OrderLine, Payment, Shipment, TrackingEvent
 from api.ops.returns.enums import RmaStatus
 from api.ops.returns.models import Rma, RmaLine
-from api.seed.demo_orders import RMA_PATHS, DemoOrder, demo_orders
+from api.seed.demo_orders import RMA_HAPPY_PATH, RMA_PATHS, DemoOrder, demo_orders
 from api.seed.store import RNG_SEED
 from opsdesk_ids import format_rma_number
 
@@ -178,23 +178,7 @@ def seed_demo_orders(db: Session, prices: dict[str, tuple[str, Decimal]]) -> int
         order = make_order(db, rng, now, demo, customer, prices)
         count += 1
         if demo.number == 10006:  # one of the two hoodies came back
-            make_rma(
-                db,
-                order,
-                1,
-                [
-                    RmaStatus.requested,
-                    RmaStatus.approved,
-                    RmaStatus.label_issued,
-                    RmaStatus.in_transit,
-                    RmaStatus.received,
-                    RmaStatus.inspected,
-                    RmaStatus.refunded,
-                    RmaStatus.closed,
-                ],
-                now,
-                quantity=1,
-            )
+            make_rma(db, order, 1, RMA_HAPPY_PATH, now, quantity=1)
     # Orders 10020.. each carry one RMA in one lifecycle state.
     tester = add_customer(db, customers, "rma.tester@example.com", "Riley", "Tester")
     for i, path in enumerate(RMA_PATHS):
