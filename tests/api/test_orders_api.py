@@ -270,15 +270,15 @@ def test_an_orders_return_refusal_is_the_eligibility_answer_for_each_of_its_line
     """The order document says whether anything on it can be returned; eligibility, asked
     line by line, refuses with the same reason exactly when the document does."""
     seen = set()
-    with live.client("admin") as admin, live.client("service") as service:
+    # Staff keys need no proof: the other tests' failed proofs do not block these reads.
+    with live.client("admin") as admin:
         for number in [str(n) for n in range(10001, 10014)]:
             order = admin.get(f"/api/v1/orders/{number}").json()
             refusal = order["return_refusal"]
-            answer = service.post(
+            answer = admin.post(
                 "/api/v1/returns/eligibility",
                 json={
                     "order_number": number,
-                    "email": order["customer"]["email"],
                     "lines": [{"sku": ln["sku"], "quantity": 1} for ln in order["lines"]],
                 },
             )
