@@ -14,6 +14,7 @@ from api.ops.audit import service as audit
 from api.ops.customers.models import Customer
 from api.ops.inventory.models import InventoryLevel
 from api.ops.orders.models import Order, OrderLine, Payment, Shipment, TrackingEvent
+from api.ops.orders.status import SHIPPED_STATES
 from api.ops.returns.enums import RmaStatus
 from api.ops.returns.models import Rma, RmaLine
 from api.seed.demo_orders import RMA_HAPPY_PATH, RMA_PATHS, DemoOrder, demo_orders
@@ -118,7 +119,7 @@ def make_order(
             created_at=placed,
         )
     )
-    if demo.status in {"shipped", "delayed", "lost", "out_for_delivery", "delivered", "returned"}:
+    if demo.status in SHIPPED_STATES:  # the parcel left the warehouse
         shipment = Shipment(
             order_id=order.id,
             carrier=demo.carrier,
