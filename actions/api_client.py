@@ -290,10 +290,16 @@ class OpsApiClient:
         answers only its status, not its order, items or amounts."""
         return await self._request("GET", f"/returns/{rma_number}", params=proof or None)
 
-    async def known_customer(self, conversation_id: str) -> dict[str, Any]:
-        """The returning customer of a conversation (NotFound when not known)."""
+    async def known_customer(
+        self, conversation_id: str, channel: str | None = None
+    ) -> dict[str, Any]:
+        """The returning customer of a conversation (NotFound when not known); `channel`, the
+        one the session started on, lets the API answer at once for a channel that does not
+        identify the person."""
         return await self._request(
-            "GET", f"/conversations/{quote(conversation_id, safe='')}/known-customer"
+            "GET",
+            f"/conversations/{quote(conversation_id, safe='')}/known-customer",
+            params={"channel": channel} if channel else None,
         )
 
     # ------------------------------------------------------ knowledge, tickets

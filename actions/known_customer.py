@@ -4,8 +4,9 @@ conversation's customer proved who they are within the store's set lifetime. If 
 session starts with their order verified: the greeting names them and offers their latest
 order, and "where is my order?" is answered without asking for an email again.
 
-The API owns the rule (api/ops/customers/known.py); this action only asks it. A failure to
-ask (the API down) starts the session as for anyone else."""
+The API owns the rule (api/ops/customers/known.py), which channels identify a person
+included; this action asks it at every session start. A failure to ask (the API down)
+starts the session as for anyone else."""
 
 from __future__ import annotations
 
@@ -18,11 +19,6 @@ from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from actions.api_client import ApiError, get_client
 
 logger = logging.getLogger(__name__)
-
-# The hub sends the channel in each message's metadata: a session on a channel where nobody
-# can be known skips the call to the API. Without metadata (a session started by the
-# `/session_start` intent) the API decides alone.
-IDENTIFYING_CHANNELS = frozenset({"telegram", "messenger", "instagram", "whatsapp", "email"})
 
 
 def known_customer_slots(known: dict[str, Any]) -> list[EventType]:
@@ -52,15 +48,18 @@ class ActionSessionStart(Action):
 
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         events: list[EventType] = [SessionStarted()]
+        # The hub sends the channel in each message's metadata; the API decides which channels
+        # identify a person (without metadata, from the conversation alone).
         metadata = tracker.get_slot("session_started_metadata") or {}
         channel = metadata.get("channel") if isinstance(metadata, dict) else None
-        if channel is None or channel in IDENTIFYING_CHANNELS:
-            try:
-                known = await get_client().known_customer(tracker.sender_id)
-            except ApiError as exc:  # not known (404), or the API is unreachable
-                if exc.status != 404:
-                    logger.warning("known customer: %s", exc)
-            else:
-                events += known_customer_slots(known)
+        try:
+            known = await get_client().known_customer(
+                tracker.sender_id, channel=channel if isinstance(channel, str) else None
+            )
+        except ApiError as exc:  # not known (404), or the API is unreachable
+            if exc.status != 404:
+                logger.warning("known customer: %s", exc)
+        else:
+            events += known_customer_slots(known)
         events.append(ActionExecuted("action_listen"))
         return events

@@ -45,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from api import cli, stack  # noqa: E402
 from api.hub.hub import UNAVAILABLE_TEXT  # noqa: E402
 from bench.common import machine, percentile  # noqa: E402
+from bench.transcripts import TranscriptAudit, audit_transcripts  # noqa: E402
 from tests.hub.standin_rasa import StandInRasa  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -258,44 +259,13 @@ async def phase_hub(
     return rest_total, socket_total
 
 
-def audit(api_url: str, agent_key: str, channel: str, tally: Tally) -> tuple[int, int, int]:
-    """Read every conversation back: (lost, reordered, waiting) as the transcripts show them;
-    `waiting`: answers kept pending for a socket.io customer who left before they were ready."""
-    lost = reordered = waiting = 0
-    with httpx.Client(
-        base_url=api_url, headers={"Authorization": f"Bearer {agent_key}"}, timeout=60
-    ) as api:
-        ids: dict[str, str] = {}
-        params: dict[str, Any] = {"channel": channel, "limit": 200}
-        while True:
-            page = api.get("/api/v1/conversations", params=params).json()
-            ids.update({c["channel_key"]: c["id"] for c in page["items"]})
-            if not page["next_cursor"]:
-                break
-            params["cursor"] = page["next_cursor"]
-        for key, sent in tally.sent.items():
-            if key not in ids:
-                lost += len(sent)
-                continue
-            messages: list[dict[str, Any]] = []
-            after: int | None = None
-            while True:
-                query: dict[str, Any] = {"limit": 500, **({"after": after} if after else {})}
-                page = api.get(f"/api/v1/conversations/{ids[key]}/messages", params=query).json()
-                messages += page["items"]
-                if not page["next_cursor"]:
-                    break
-                after = page["items"][-1]["id"]
-            inbound = [m for m in messages if m["direction"] == "inbound"]
-            if [m["text"] for m in inbound] != sent:
-                reordered += 1
-            lost += sum(1 for m in inbound if m["state"] not in ("answered", "unanswered"))
-            outbound = [m for m in messages if m["direction"] == "outbound"]
-            lost += sum(1 for m in outbound if m["state"] == "failed")
-            waiting += sum(1 for m in outbound if m["state"] == "pending")
-            answered = [m["in_reply_to"] for m in messages if m["direction"] == "outbound"]
-            reordered += sum(1 for a, b in zip(answered, answered[1:], strict=False) if b < a)
-    return lost, reordered, waiting
+def audit(api_url: str, agent_key: str, channel: str, tally: Tally) -> TranscriptAudit:
+    """Read every conversation of `channel` back and add what it lost and reordered to
+    `tally` (a message stored or answered twice counts as reordered)."""
+    found = audit_transcripts(api_url, agent_key, (channel,), tally.sent)
+    tally.lost += found.lost
+    tally.reordered += found.reordered + found.doubled
+    return found
 
 
 def start_api_over_standin(
@@ -383,9 +353,7 @@ def main() -> None:
             phase_hub(api_url, args.customers, args.seconds, args.think)
         )
         for channel, tally in (("rest", hub_rest), ("socketio", hub_socket)):
-            lost, reordered, waiting = audit(api_url, keys["OPSDESK_AGENT_KEY"], channel, tally)
-            tally.lost += lost
-            tally.reordered += reordered
+            waiting = audit(api_url, keys["OPSDESK_AGENT_KEY"], channel, tally).waiting
             if waiting:
                 print(f"{channel}: {waiting} answers kept pending for customers who had left")
         hub = Tally()
@@ -400,11 +368,7 @@ def main() -> None:
                 phase_hub(floor_url, args.customers, args.seconds, args.think)
             )
             for channel, tally in (("rest", floor_rest), ("socketio", floor_socket)):
-                lost, reordered, _waiting = audit(
-                    floor_url, keys["OPSDESK_AGENT_KEY"], channel, tally
-                )
-                tally.lost += lost
-                tally.reordered += reordered
+                audit(floor_url, keys["OPSDESK_AGENT_KEY"], channel, tally)
         finally:
             floor_api.stop()
             standin.stop()

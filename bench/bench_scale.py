@@ -30,7 +30,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +48,7 @@ from bench.bench_hub import (  # noqa: E402
     socket_customer,
 )
 from bench.common import machine, percentile  # noqa: E402
+from bench.transcripts import audit_transcripts  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("OPSDESK_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -88,48 +88,8 @@ async def load(api_urls: list[str], customers: int, seconds: float, pause: float
 
 def audit(api_url: str, agent_key: str, tally: Tally) -> tuple[int, int, int]:
     """(lost, doubled, reordered) as the stored transcripts show them."""
-    lost = doubled = reordered = 0
-    with httpx.Client(
-        base_url=api_url, headers={"Authorization": f"Bearer {agent_key}"}, timeout=60
-    ) as api:
-        ids: dict[str, str] = {}
-        for channel in ("rest", "socketio"):
-            params: dict[str, Any] = {"channel": channel, "limit": 200}
-            while True:
-                page = api.get("/api/v1/conversations", params=params).json()
-                ids.update({c["channel_key"]: c["id"] for c in page["items"]})
-                if not page["next_cursor"]:
-                    break
-                params["cursor"] = page["next_cursor"]
-        for key, sent in tally.sent.items():
-            if key not in ids:
-                lost += len(sent)
-                continue
-            messages: list[dict[str, Any]] = []
-            after: int | None = None
-            while True:
-                query: dict[str, Any] = {"limit": 500, **({"after": after} if after else {})}
-                page = api.get(f"/api/v1/conversations/{ids[key]}/messages", params=query).json()
-                messages += page["items"]
-                if not page["next_cursor"]:
-                    break
-                after = page["items"][-1]["id"]
-            inbound = [m["text"] for m in messages if m["direction"] == "inbound"]
-            doubled += max(0, len(inbound) - len(sent))
-            if inbound[: len(sent)] != sent:
-                reordered += 1
-            lost += sum(
-                1
-                for m in messages
-                if (m["direction"] == "inbound" and m["state"] not in ("answered", "unanswered"))
-                or (m["direction"] == "outbound" and m["state"] == "failed")
-            )
-            outbound = [m for m in messages if m["direction"] == "outbound"]
-            same = Counter((m["in_reply_to"], m["text"]) for m in outbound)
-            doubled += sum(n - 1 for n in same.values())
-            answered = [m["in_reply_to"] for m in outbound]
-            reordered += sum(1 for a, b in zip(answered, answered[1:], strict=False) if b < a)
-    return lost, doubled, reordered
+    found = audit_transcripts(api_url, agent_key, ("rest", "socketio"), tally.sent)
+    return found.lost, found.doubled, found.reordered
 
 
 def row(

@@ -12,7 +12,7 @@ echo "== lint and types"
 # Two workers: most of these tests wait on an api process or a database, not on the CPU.
 echo "== ops API, conversation hub, social and email channels and agent console, on SQLite and PostgreSQL"
 .venv/bin/python -m pytest -q -p no:cacheprovider -n 2 tests/api tests/hub/test_hub_*.py \
-  tests/test_ids.py tests/test_nlu_sets.py tests/test_form_rules.py \
+  tests/test_ids.py tests/test_nlu_sets.py tests/test_form_rules.py tests/test_setup_scripts.py \
   tests/hub/test_known_customer.py tests/hub/test_social_parsing.py tests/hub/test_social_limits.py \
   tests/hub/test_social_senders.py tests/hub/test_social_webhooks.py \
   tests/hub/test_social_disabled.py tests/hub/test_email_*.py tests/console

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -212,3 +213,60 @@ def seeded(
     store = new_store(request.param, tmp_path_factory.mktemp(request.param))
     yield store
     drop_store(store)
+
+
+@dataclass
+class FullSystem:
+    """The api, the action server and `rasa run` with the trained model, on a fresh seeded
+    SQLite database (`full_system`)."""
+
+    api_url: str
+    rasa_url: str
+    db_url: str
+    admin_key: str
+    procs: dict[str, stack.Process]
+    log_dir: Path
+
+
+@contextmanager
+def full_system(
+    var: Path, extra_env: dict[str, str] | None = None, *, timeout: float = 240
+) -> Iterator[FullSystem]:
+    """Seed a database under `var` and start the whole system on free ports (`extra_env` is
+    added to the processes' environment); stops it on leaving. The model is trained first
+    only when the training data changed since the last one (`opsdesk train`)."""
+    from api import cli
+
+    assert cli.train().exists()
+    db_url = f"sqlite:///{var / 'ops.db'}"
+    keys = {
+        "OPSDESK_ADMIN_KEY": secrets.token_urlsafe(24),
+        "OPSDESK_SERVICE_KEY": secrets.token_urlsafe(24),
+    }
+    overrides = {
+        "OPSDESK_VAR_DIR": str(var),
+        "OPSDESK_DATABASE_URL": db_url,
+        **keys,
+        **(extra_env or {}),
+    }
+    subprocess.run(
+        [sys.executable, "-m", "api.cli", "seed"],
+        cwd=REPO,
+        check=True,
+        env={**os.environ, **overrides},
+        capture_output=True,
+    )
+    ports = free_port(), free_port(), free_port()
+    log_dir = var / "logs"
+    procs = cli.start_processes(*ports, env_overrides=overrides, log_dir=log_dir, timeout=timeout)
+    try:
+        yield FullSystem(
+            api_url=f"http://127.0.0.1:{ports[0]}",
+            rasa_url=f"http://127.0.0.1:{ports[1]}",
+            db_url=db_url,
+            admin_key=keys["OPSDESK_ADMIN_KEY"],
+            procs=procs,
+            log_dir=log_dir,
+        )
+    finally:
+        cli.stop_processes(procs)

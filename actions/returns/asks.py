@@ -10,13 +10,12 @@ from actions.common import (
     OpsAction,
     first_upper,
     line_label,
-    offer_person,
     variant_label,
     verified_order_view,
 )
 from actions.returns.parsing import REASONS, returnable_lines
 from actions.returns.shared import exchange_choices, proof
-from actions.returns.wording import return_summary
+from actions.returns.wording import refused_return, return_summary
 
 
 class ActionAskReturnItems(OpsAction):
@@ -29,28 +28,16 @@ class ActionAskReturnItems(OpsAction):
         order = await verified_order_view(tracker, self.client)
         if not order:
             return [SlotSet(REQUESTED_SLOT, None)]
-        number, status = order["order_number"], order.get("status")
-        stop = [SlotSet(REQUESTED_SLOT, None)]
-        if status == "lost":
-            return stop + offer_person(
-                dispatcher,
-                f"Order #{number} was lost in transit, so there's nothing to send back. A person "
-                "on our team will arrange a refund or a replacement. Shall I connect you?",
-                "lost_order",
-            )
-        if status not in ("delivered", "returned"):
-            dispatcher.utter_message(
-                text=f"Order #{number} is {order.get('status_text') or status}, so there's "
-                "nothing to return yet. Once it has arrived, I can set up the return. If it "
-                "hasn't shipped, you can also cancel it."
-            )
-            return stop
+        number = order["order_number"]
+        refusal = order.get("return_refusal")
+        if refusal:  # the API's answer: nothing on this order can be returned (yet)
+            return [SlotSet(REQUESTED_SLOT, None), *refused_return(dispatcher, order, refusal)]
         lines = returnable_lines(order)
         if not lines:
             dispatcher.utter_message(
                 text=f"Everything on order #{number} has already been returned or is in a return."
             )
-            return stop
+            return [SlotSet(REQUESTED_SLOT, None)]
         buttons = []
         for line in lines:
             most = int(line["returnable_quantity"])

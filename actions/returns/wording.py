@@ -1,5 +1,5 @@
-"""What the customer reads about a return: the summary before booking, the new RMA, and a
-return's status."""
+"""What the customer reads about a return: why an order has nothing to return, the summary
+before booking, the new RMA, and a return's status."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import os
 from typing import Any
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
 
 from actions.api_client import api_base_url
-from actions.common import join_words, line_label, money, nice_date
+from actions.common import join_words, line_label, money, nice_date, offer_person
 from actions.returns.parsing import REASONS
 
 RESOLUTION_WORDS = {
@@ -17,6 +19,33 @@ RESOLUTION_WORDS = {
     "exchange": "an exchange",
     "store_credit": "store credit",
 }
+
+
+def refused_return(
+    dispatcher: CollectingDispatcher, order: dict[str, Any], refusal: dict[str, Any]
+) -> list[EventType]:
+    """Word the API's `return_refusal` of an order (why nothing on it can be returned yet)."""
+    number, reason = order["order_number"], refusal.get("reason") or "can't be returned"
+    next_step = refusal.get("next_step")
+    if next_step == "person":
+        return offer_person(
+            dispatcher,
+            f"Order #{number} {reason}. A person on our team will arrange a refund or a "
+            "replacement. Shall I connect you?",
+            "lost_order" if refusal.get("code") == "lost_in_transit" else "return_not_eligible",
+        )
+    if next_step == "return_on_arrival":
+        status = order.get("status_text") or order.get("status")
+        cancel = (
+            " It hasn't shipped yet, so you can also cancel it." if order.get("can_cancel") else ""
+        )
+        dispatcher.utter_message(
+            text=f"Order #{number} {reason} (it is {status}), so there's nothing to return yet. "
+            f"Once it has arrived, I can set up the return.{cancel}"
+        )
+        return []
+    dispatcher.utter_message(text=f"Order #{number} {reason}.")
+    return []
 
 
 def public_url(url: str | None) -> str | None:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import (
-    Response,
-)
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from api.console.accounts import SignedIn
@@ -52,20 +51,18 @@ def _tell_customer(db: Session, conversation_id: str | None, text: str, me: Sign
     return True
 
 
-def _rma_action(
+def _run_and_answer(
     request: Request,
     db: Session,
-    me: SignedIn,
-    rma_number: str,
-    back_to: str | None,
-    fn: Any,
+    conversation_id: str | None,
+    run: Callable[[str | None], tuple[str, bool]],
 ) -> Response:
-    begin_write(db)
-    rma = returns.get_by_number_or_raise(db_session=db, rma_number=rma_number[:40])
-    conversation_id = back_to or rma.conversation_id
+    """Run one console action in one transaction and go back to the conversation (or the
+    queue) with its notice, or with its error and nothing changed. `run` gives the notice and
+    whether it told the customer, whose message goes out once committed."""
     url = f"/console/conversations/{conversation_id}" if conversation_id else "/console"
     try:
-        notice, told = fn(rma, conversation_id)
+        notice, told = run(conversation_id)
     except ApiError as exc:
         db.rollback()
         return answer_form(url, request, error=exc.detail or exc.title)
@@ -73,6 +70,22 @@ def _rma_action(
     if told and conversation_id:
         get_hub().deliver_soon(conversation_id)
     return answer_form(url, request, notice=notice)
+
+
+def _rma_action(
+    request: Request,
+    db: Session,
+    rma_number: str,
+    back_to: str | None,
+    fn: Callable[[Any, str | None], tuple[str, bool]],
+) -> Response:
+    """An action on a return: an unknown RMA is a 404; back to the given conversation, else
+    the return's own."""
+    begin_write(db)
+    rma = returns.get_by_number_or_raise(db_session=db, rma_number=rma_number[:40])
+    return _run_and_answer(
+        request, db, back_to or rma.conversation_id, lambda conversation: fn(rma, conversation)
+    )
 
 
 @router.post("/returns/{rma_number}/approve")
@@ -90,7 +103,7 @@ def approve_return(
         returns.transition(db_session=db, rma=rma, to=RmaStatus.approved, actor=me.email)
         return f"{rma.rma_number} approved.", False
 
-    return _rma_action(request, db, me, rma_number, conversation_id, run)
+    return _rma_action(request, db, rma_number, conversation_id, run)
 
 
 @router.post("/returns/{rma_number}/reject")
@@ -122,7 +135,7 @@ def reject_return(
         )
         return f"{rma.rma_number} rejected" + (" and the customer told." if told else "."), told
 
-    return _rma_action(request, db, me, rma_number, conversation_id, run)
+    return _rma_action(request, db, rma_number, conversation_id, run)
 
 
 @router.post("/returns/{rma_number}/label")
@@ -140,7 +153,7 @@ def issue_label(
         returns.issue_label(db_session=db, rma=rma, policy=_policy(), actor=me.email)
         return f"New label {rma.label_number} for {rma.rma_number}.", False
 
-    return _rma_action(request, db, me, rma_number, conversation_id, run)
+    return _rma_action(request, db, rma_number, conversation_id, run)
 
 
 @router.post("/orders/{order_number}/cancel")
@@ -156,8 +169,8 @@ def cancel_order(
     """Cancel through the order status machine: refused with the reason once shipped."""
     check_csrf(me, csrf_token)
     begin_write(db)
-    url = f"/console/conversations/{conversation_id}" if conversation_id else "/console"
-    try:
+
+    def run(_conversation: str | None) -> tuple[str, bool]:
         order = orders.get_by_number_or_raise(db_session=db, order_number=order_number[:40])
         orders.cancel(
             db_session=db,
@@ -165,8 +178,6 @@ def cancel_order(
             actor=me.email,
             reason=reason.strip() or "cancelled by the support team",
         )
-    except ApiError as exc:
-        db.rollback()
-        return answer_form(url, request, error=exc.detail or exc.title)
-    db.commit()
-    return answer_form(url, request, notice=f"Order #{order.number} is cancelled.")
+        return f"Order #{order.number} is cancelled.", False
+
+    return _run_and_answer(request, db, conversation_id, run)

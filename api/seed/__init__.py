@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from api.migrate import upgrade
 from api.ops.catalog.models import Product
-from api.seed import bulk, returns_history, store
+from api.seed import bulk, order_builder, returns_history, store
 from api.settings import Settings
 
 
@@ -48,7 +48,7 @@ def seed(
         with Session(engine) as db:
             prices = store.seed_catalog(db, settings.store_dir)
             figures["articles"] = store.seed_kb(db, settings.store_dir)
-            figures["demo_orders"] = store.seed_demo_orders(db, prices)
+            figures["demo_orders"] = order_builder.seed_demo_orders(db, prices)
             store.seed_agents(db, settings.agent_password, settings.admin_password)
             db.commit()
         figures["variants"] = len(prices)

@@ -34,7 +34,8 @@ from api.ops.returns.policy import load_policy
 from api.settings import Settings
 from opsdesk_ids import make_sku
 
-from .store import DemoOrder, _customer, _make_order
+from .demo_orders import DemoOrder
+from .order_builder import add_customer, make_order
 
 FIRST_ORDER_NUMBER = 30001
 RNG_SEED = 20261130
@@ -134,8 +135,8 @@ def seed_returns_history(db: Session, settings: Settings) -> dict[str, int]:
                 number, email, first, last, postal, city, region, "delivered",
                 delivered + 4, [(sku, 1)], delivered_days_ago=delivered,
             )  # fmt: skip
-            customer = _customer(db, customers, email, first, last)
-            order = _make_order(db, rng, now, demo, customer, prices)
+            customer = add_customer(db, customers, email, first, last)
+            order = make_order(db, rng, now, demo, customer, prices)
             number += 1
             orders += 1
             if unit < len(reasons):

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import pytest
 
+from api.ops.orders.status import RETURN_REFUSALS
 from api.settings import Settings
 from tests.conftest import Store
 
@@ -261,3 +262,35 @@ def test_keys_created_in_the_database_work_until_revoked(live: Store) -> None:
         )
     engine.dispose()
     assert httpx.get(f"{live.base_url}/api/v1/orders/10001", headers=headers).status_code == 401
+
+
+def test_an_orders_return_refusal_is_the_eligibility_answer_for_each_of_its_lines(
+    live: Store,
+) -> None:
+    """The order document says whether anything on it can be returned; eligibility, asked
+    line by line, refuses with the same reason exactly when the document does."""
+    seen = set()
+    # Staff keys need no proof: the other tests' failed proofs do not block these reads.
+    with live.client("admin") as admin:
+        for number in [str(n) for n in range(10001, 10014)]:
+            order = admin.get(f"/api/v1/orders/{number}").json()
+            refusal = order["return_refusal"]
+            answer = admin.post(
+                "/api/v1/returns/eligibility",
+                json={
+                    "order_number": number,
+                    "lines": [{"sku": ln["sku"], "quantity": 1} for ln in order["lines"]],
+                },
+            )
+            assert answer.status_code == 200, answer.text
+            names = {ln["sku"]: ln["product_name"] for ln in order["lines"]}
+            for line in answer.json()["lines"]:
+                if refusal:
+                    assert not line["eligible"], (number, line)
+                    assert line["reason"].startswith(
+                        f"the {names[line['sku']]} {refusal['reason']}"
+                    ), (number, line)
+                else:
+                    assert not any(r.reason in line["reason"] for r in RETURN_REFUSALS.values())
+            seen.add(refusal and refusal["code"])
+    assert seen == {None, "not_delivered", "lost_in_transit", "order_cancelled"}

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from api.ops.orders.status import return_refusal
 from api.ops.returns.policy import LineFacts, evaluate_line, load_policy, settle
 from api.settings import REPO_ROOT
 
@@ -81,6 +82,21 @@ def test_undelivered_and_lost_orders_cannot_be_returned() -> None:
     assert not shipped.eligible and "hasn't been delivered yet" in shipped.reason
     lost = evaluate_line(POLICY, facts(order_status="lost", delivered_on=None), 1, today=TODAY)
     assert not lost.eligible and "lost in transit" in lost.reason
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [("shipped", "not_delivered"), ("lost", "lost_in_transit"), ("cancelled", "order_cancelled")],
+)
+def test_a_line_of_an_order_with_nothing_to_return_gives_the_orders_reason(
+    status: str, code: str
+) -> None:
+    """The line's refusal and the order document's `return_refusal` are one decision."""
+    refusal = return_refusal(status, delivered=False)
+    assert refusal is not None and refusal.code == code
+    d = evaluate_line(POLICY, facts(order_status=status, delivered_on=None), 1, today=TODAY)
+    assert not d.eligible
+    assert d.reason.startswith(f"the Linen Button-Down Shirt {refusal.reason}")
 
 
 def test_cannot_return_more_than_bought_minus_already_returned() -> None:

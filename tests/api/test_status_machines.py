@@ -10,6 +10,7 @@ from api.ops.orders.status import (
     CANCEL_REFUSALS,
     CANCELLABLE,
     NEXT_STEP_TEXT,
+    RETURN_REFUSALS,
     SHIPPED_STATES,
     TRANSITIONS,
     InvalidTransition,
@@ -17,6 +18,7 @@ from api.ops.orders.status import (
     cancel_refusal,
     check_transition,
     is_late,
+    return_refusal,
 )
 from api.ops.returns.enums import RMA_TRANSITIONS, RmaStatus
 from api.ops.tickets.service import TICKET_TRANSITIONS, TicketStatus
@@ -61,6 +63,24 @@ def test_every_order_that_cannot_be_cancelled_says_why_and_what_next() -> None:
         if refusal is not None:
             assert refusal.next_step in NEXT_STEP_TEXT
     assert len({r.code for r in CANCEL_REFUSALS.values()}) == len(CANCEL_REFUSALS)
+
+
+def test_only_a_delivered_order_has_something_to_return_and_the_rest_say_why() -> None:
+    codes = {
+        (status.value, delivered): getattr(
+            return_refusal(status, delivered=delivered), "code", None
+        )
+        for status in OrderStatus
+        for delivered in (False, True)
+    }
+    assert codes[("delivered", True)] is None and codes[("returned", True)] is None
+    assert codes[("shipped", False)] == codes[("paid", False)] == "not_delivered"
+    assert codes[("lost", False)] == codes[("lost", True)] == "lost_in_transit"
+    assert codes[("cancelled", False)] == "order_cancelled"
+    assert {code for code in codes.values() if code} == set(RETURN_REFUSALS)
+    assert all(
+        r.next_step in {"person", "return_on_arrival", "none"} for r in RETURN_REFUSALS.values()
+    )
 
 
 def test_a_shipped_order_has_left_the_warehouse_and_none_of_those_can_be_cancelled() -> None:

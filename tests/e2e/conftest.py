@@ -3,32 +3,18 @@ trained model, on a fresh SQLite database; conversations go over Rasa's REST cha
 
 from __future__ import annotations
 
-import os
-import secrets
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
 import sqlalchemy as sa
 
-from api import cli
-from api.stack import Process
-from tests.conftest import REPO, free_port
+from tests.conftest import FullSystem, full_system
 
 
-@dataclass
-class Stack:
-    api_url: str
-    rasa_url: str
-    db_url: str
-    admin_key: str
-    procs: dict[str, Process]
-    log_dir: Path
+class Stack(FullSystem):
+    """The whole system, with a way to read the ops database directly."""
 
     def scalar(self, sql: str, **params: object) -> object:
         engine = sa.create_engine(self.db_url)
@@ -73,33 +59,8 @@ class Conversation:
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    model = cli.train()
-    assert model.exists()
-    var = tmp_path_factory.mktemp("e2e") / "var"
-    db_url = f"sqlite:///{var / 'ops.db'}"
-    keys = {
-        "OPSDESK_ADMIN_KEY": secrets.token_urlsafe(24),
-        "OPSDESK_SERVICE_KEY": secrets.token_urlsafe(24),
-    }
-    overrides = {"OPSDESK_VAR_DIR": str(var), "OPSDESK_DATABASE_URL": db_url, **keys}
-    subprocess.run(
-        [sys.executable, "-m", "api.cli", "seed"],
-        cwd=REPO,
-        check=True,
-        env={**os.environ, **overrides},
-        capture_output=True,
-    )
-    ports = free_port(), free_port(), free_port()
-    procs = cli.start_processes(*ports, env_overrides=overrides, log_dir=var / "logs", timeout=240)
-    yield Stack(
-        api_url=f"http://127.0.0.1:{ports[0]}",
-        rasa_url=f"http://127.0.0.1:{ports[1]}",
-        db_url=db_url,
-        admin_key=keys["OPSDESK_ADMIN_KEY"],
-        procs=procs,
-        log_dir=var / "logs",
-    )
-    cli.stop_processes(procs)
+    with full_system(tmp_path_factory.mktemp("e2e") / "var") as system:
+        yield Stack(**vars(system))
 
 
 @pytest.fixture()

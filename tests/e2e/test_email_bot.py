@@ -6,19 +6,14 @@ nobody mails the asker the order's details."""
 
 from __future__ import annotations
 
-import os
-import secrets
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
 import pytest
 
-from api import cli
 from api.stack import Process
-from tests.conftest import REPO, free_port
+from tests.conftest import full_system
 from tests.fakes.mail import Dovecot, SmtpRelay
 from tests.hub.email_support import customer_mail, email_env, text_part, wait_until
 
@@ -55,37 +50,17 @@ class MailStack:
 
 @pytest.fixture(scope="module")
 def mail_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailStack]:
-    assert cli.train().exists()
     relay, mailbox = SmtpRelay().start(), Dovecot().start()
-    var = tmp_path_factory.mktemp("e2e-email") / "var"
-    keys = {
-        "OPSDESK_ADMIN_KEY": secrets.token_urlsafe(24),
-        "OPSDESK_SERVICE_KEY": secrets.token_urlsafe(24),
-    }
     mail_settings = email_env(relay, mailbox, rasa_url="")
-    del mail_settings["OPSDESK_RASA_URL"]  # start_processes points the api at its own rasa
+    del mail_settings["OPSDESK_RASA_URL"]  # the api is pointed at the system's own rasa
     mail_settings["OPSDESK_RASA_TIMEOUT_SECONDS"] = "60"
-    overrides = {
-        "OPSDESK_VAR_DIR": str(var),
-        "OPSDESK_DATABASE_URL": f"sqlite:///{var / 'ops.db'}",
-        **keys,
-        **mail_settings,
-    }
-    subprocess.run(
-        [sys.executable, "-m", "api.cli", "seed"],
-        cwd=REPO,
-        check=True,
-        env={**os.environ, **overrides},
-        capture_output=True,
-    )
-    ports = free_port(), free_port(), free_port()
-    procs = cli.start_processes(*ports, env_overrides=overrides, log_dir=var / "logs", timeout=600)
-    yield MailStack(
-        f"http://127.0.0.1:{ports[0]}", keys["OPSDESK_ADMIN_KEY"], relay, mailbox, procs
-    )
-    cli.stop_processes(procs)
-    mailbox.stop()
-    relay.stop()
+    var = tmp_path_factory.mktemp("e2e-email") / "var"
+    try:
+        with full_system(var, mail_settings, timeout=600) as system:
+            yield MailStack(system.api_url, system.admin_key, relay, mailbox, system.procs)
+    finally:
+        mailbox.stop()
+        relay.stop()
 
 
 def test_a_confident_order_status_mail_from_the_orders_address_is_answered_by_the_assistant(

@@ -91,9 +91,15 @@ def prove(desk: Desk, conversation_id: str, order: str, email: str) -> int:
     return r.status_code
 
 
-def known(desk: Desk, conversation_id: str, role: str = "service") -> httpx.Response:
+def known(
+    desk: Desk, conversation_id: str, role: str = "service", channel: str | None = None
+) -> httpx.Response:
+    """What the assistant asks at a session's start (`channel`: the one in its metadata)."""
     with desk.store.client(role) as client:
-        return client.get(f"/api/v1/conversations/{conversation_id}/known-customer")
+        return client.get(
+            f"/api/v1/conversations/{conversation_id}/known-customer",
+            params={"channel": channel} if channel is not None else None,
+        )
 
 
 def latest_order_of(desk: Desk, email: str) -> dict:
@@ -117,6 +123,24 @@ def test_a_customer_who_proved_who_they_are_is_known_with_their_latest_order(
     assert body["first_name"] == "Jane" and body["email"] == JANE
     assert body["latest_order_number"] == str(latest["order_number"])
     assert body["latest_order_status"] == latest["status"]
+    # The channel the assistant saw changes nothing for a channel that identifies the person.
+    assert known(desk, conversation, channel=channel).json() == body
+
+
+def test_which_channels_identify_a_person_is_the_apis_answer_to_the_channel_it_is_told(
+    desk: Desk,
+) -> None:
+    """The assistant asks at every session's start with the channel of its metadata; the API
+    alone says that the website chat and REST identify no one (it answers 404 at once)."""
+    conversation = open_conversation(desk, "telegram", new_key())
+    assert prove(desk, conversation, "10001", JANE) == 200
+    assert known(desk, conversation, channel="telegram").status_code == 200
+    for channel in ("socketio", "rest", "web", "TELEGRAM"):
+        r = known(desk, conversation, channel=channel)
+        assert r.status_code == 404 and r.json()["code"] == "customer_not_known", channel
+    too_long = known(desk, conversation, channel="t" * 41)
+    assert too_long.status_code == 422
+    assert known(desk, conversation).status_code == 200  # nothing changed
 
 
 def test_a_wrong_proof_makes_no_one_known(desk: Desk) -> None:

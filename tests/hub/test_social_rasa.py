@@ -5,10 +5,6 @@ email, and the order's status arrives through the platform's send API."""
 
 from __future__ import annotations
 
-import os
-import secrets
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -19,8 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from api import cli
-from tests.conftest import REPO, free_port
+from tests.conftest import full_system
 from tests.fakes.platforms import Call, FakePlatforms
 from tests.hub.social_support import (
     Webhooks,
@@ -54,33 +49,14 @@ class FullStack:
 
 @pytest.fixture(scope="module")
 def full_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FullStack]:
-    cli.train()
     fake = new_fake()
     var = tmp_path_factory.mktemp("social-rasa") / "var"
-    keys = {
-        "OPSDESK_ADMIN_KEY": secrets.token_urlsafe(24),
-        "OPSDESK_SERVICE_KEY": secrets.token_urlsafe(24),
-    }
-    overrides = {
-        "OPSDESK_VAR_DIR": str(var),
-        "OPSDESK_DATABASE_URL": f"sqlite:///{var / 'ops.db'}",
-        **keys,
-        **channel_env(fake.url),
-    }
-    subprocess.run(
-        [sys.executable, "-m", "api.cli", "seed"],
-        cwd=REPO,
-        check=True,
-        env={**os.environ, **overrides},
-        capture_output=True,
-    )
-    ports = free_port(), free_port(), free_port()
-    procs = cli.start_processes(*ports, env_overrides=overrides, log_dir=var / "logs", timeout=240)
-    api_url = f"http://127.0.0.1:{ports[0]}"
     try:
-        yield FullStack(api_url, keys["OPSDESK_ADMIN_KEY"], fake, Webhooks(api_url), var / "logs")
+        with full_system(var, channel_env(fake.url)) as system:
+            yield FullStack(
+                system.api_url, system.admin_key, fake, Webhooks(system.api_url), system.log_dir
+            )
     finally:
-        cli.stop_processes(procs)
         fake.stop()
 
 

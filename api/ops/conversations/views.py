@@ -17,7 +17,7 @@ from api.errors import ApiError
 from api.hub import get_hub
 from api.ops.conversations import flows, service
 from api.ops.conversations.models import Conversation, Message
-from api.ops.customers.known import known_customer
+from api.ops.customers.known import identifies, known_customer
 from api.ops.tickets.models import Ticket
 from opsdesk_ids import MAX_ROW_ID
 
@@ -163,12 +163,28 @@ def get_conversation(conversation_id: str, db: DbSession, _who: Staff) -> Conver
 
 
 @router.get("/{conversation_id}/known-customer", response_model=KnownCustomerView)
-def get_known_customer(conversation_id: str, db: DbSession, _who: Service) -> KnownCustomerView:
+def get_known_customer(
+    conversation_id: str,
+    db: DbSession,
+    _who: Service,
+    channel: Annotated[
+        str | None,
+        Query(
+            max_length=40,
+            description="the channel of the message that started the session (its metadata); "
+            "one that does not identify the person is answered 404 at once",
+        ),
+    ] = None,
+) -> KnownCustomerView:
     """The returning customer of a conversation on a channel that identifies the person
     (Telegram, Messenger, Instagram, WhatsApp, email) who proved who they are there within
     `OPSDESK_KNOWN_CUSTOMER_HOURS`, with their latest order. 404 `customer_not_known`
     otherwise, the same for an unknown conversation, another channel or an old proof."""
-    known = known_customer(db_session=db, conversation_id=conversation_id[:120])
+    known = (
+        None
+        if channel is not None and not identifies(channel)
+        else known_customer(db_session=db, conversation_id=conversation_id[:120])
+    )
     if known is None:
         raise ApiError(404, "customer_not_known", "The customer of this conversation is not known")
     return KnownCustomerView(

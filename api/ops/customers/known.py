@@ -27,7 +27,14 @@ from api.ops.customers.models import Customer
 from api.ops.orders.models import Order
 from api.settings import get_settings
 
+# The one list of them: the assistant asks for every session and passes the channel it saw,
+# so that a session elsewhere is answered without a database read (see `identifies`).
 IDENTIFYING_CHANNELS = frozenset({"telegram", "messenger", "instagram", "whatsapp", "email"})
+
+
+def identifies(channel: str) -> bool:
+    """Whether a conversation on this channel can have a known customer at all."""
+    return channel in IDENTIFYING_CHANNELS
 
 
 @dataclass(frozen=True)
@@ -45,7 +52,7 @@ def known_customer(*, db_session: Session, conversation_id: str) -> KnownCustome
     lifetime = timedelta(hours=get_settings().known_customer_hours)
     if (
         conversation is None
-        or conversation.channel not in IDENTIFYING_CHANNELS
+        or not identifies(conversation.channel)
         or not conversation.customer_email
         or conversation.customer_verified_at is None
         or not lifetime

@@ -22,6 +22,7 @@ from api.ops.orders.status import (
     OrderStatus,
     cancel_refusal,
     is_late,
+    return_refusal,
 )
 
 TRACKING_URLS = {
@@ -220,6 +221,10 @@ def _time(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat().replace("+00:00", "Z")
 
 
+def _refusal_dict(refusal: Any) -> dict[str, str] | None:
+    return None if refusal is None else asdict(refusal)
+
+
 def document(order: OrderData, *, full: bool = False) -> dict[str, Any]:
     """The order as JSON-ready data. The verified (customer) view leaves out the street
     address and the phone; `full` adds them and the money breakdown (the staff view, which
@@ -235,8 +240,11 @@ def document(order: OrderData, *, full: bool = False) -> dict[str, Any]:
         "currency": head.currency,
         "total": head.total,
         "can_cancel": refusal is None,
-        "cancel_refusal": None if refusal is None else asdict(refusal),
+        "cancel_refusal": _refusal_dict(refusal),
         "shipped": status in SHIPPED_STATES,
+        "return_refusal": _refusal_dict(
+            return_refusal(status, delivered=head.delivered_at is not None)
+        ),
         "late": is_late(status, _date(head.promised_delivery_date), utcnow().date()),
         "promised_delivery_date": head.promised_delivery_date,
         "delivered_at": utc_text(head.delivered_at),

@@ -139,6 +139,15 @@ class CancelRefusalView(BaseModel):
     next_step: str = Field(description="return_on_arrival, return_now, person or none")
 
 
+class ReturnRefusalView(BaseModel):
+    """Why nothing on the order can be returned yet (null when its lines are up to the return
+    policy, see POST /returns/eligibility)."""
+
+    code: str = Field(description="lost_in_transit, order_cancelled, not_delivered")
+    reason: str = Field(description='in a customer\'s words; follows "Order #10001 "')
+    next_step: str = Field(description="person, return_on_arrival or none")
+
+
 class VerifiedOrder(BaseModel):
     """What a verified customer sees in chat: no full address, no payment details beyond the
     card brand and last four digits."""
@@ -152,6 +161,7 @@ class VerifiedOrder(BaseModel):
     can_cancel: bool
     cancel_refusal: CancelRefusalView | None
     shipped: bool = Field(description="the parcel has left the warehouse, whatever since")
+    return_refusal: ReturnRefusalView | None
     late: bool = Field(description="past its promised delivery date and still awaited")
     promised_delivery_date: date | None
     delivered_at: datetime | None

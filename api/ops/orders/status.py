@@ -111,6 +111,43 @@ def cancel_refusal(status: str) -> CancelRefusal | None:
     return CANCEL_REFUSALS[current]
 
 
+@dataclass(frozen=True)
+class ReturnRefusal:
+    """Why nothing on an order can be returned (yet): a code, the reason in a customer's
+    words (it follows "Order #10001 " or "the <item> "), and what the customer can do."""
+
+    code: str
+    reason: str
+    # person | return_on_arrival | none
+    next_step: str
+
+
+RETURN_REFUSALS: dict[str, ReturnRefusal] = {
+    "lost_in_transit": ReturnRefusal(
+        "lost_in_transit", "was lost in transit, so there is nothing to send back", "person"
+    ),
+    "order_cancelled": ReturnRefusal(
+        "order_cancelled", "was cancelled, so there is nothing to send back", "none"
+    ),
+    "not_delivered": ReturnRefusal(
+        "not_delivered", "hasn't been delivered yet", "return_on_arrival"
+    ),
+}
+
+
+def return_refusal(status: str, *, delivered: bool) -> ReturnRefusal | None:
+    """None when the order's items may be returned (each line is then up to the return
+    policy), else why none can be: lost, cancelled, or not delivered yet."""
+    current = OrderStatus(status)
+    if current == S.lost:
+        return RETURN_REFUSALS["lost_in_transit"]
+    if current == S.cancelled:
+        return RETURN_REFUSALS["order_cancelled"]
+    if not delivered:
+        return RETURN_REFUSALS["not_delivered"]
+    return None
+
+
 class InvalidTransition(Exception):
     def __init__(self, current: str, requested: str) -> None:
         super().__init__(f"an order that is {current} cannot become {requested}")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from api.ops.orders.status import return_refusal
 from api.ops.returns.enums import Resolution
 
 CENT = Decimal("0.01")
@@ -102,6 +103,15 @@ class LineDecision:
     condition: str | None = None
 
 
+# What a refused line adds to the order's reason (the order document's `return_refusal`).
+_AFTER_ORDER_REFUSAL = {
+    "person": "a person will arrange a refund or a replacement",
+    "return_on_arrival": "you can return it once it arrives, or cancel the order if it hasn't "
+    "shipped",
+    "none": "",
+}
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
@@ -121,16 +131,10 @@ def evaluate_line(
         return LineDecision(sku=facts.sku, quantity=quantity, eligible=False, reason=why)
 
     name = facts.product_name
-    if facts.order_status == "lost":
-        return refuse(
-            f"the {name} was lost in transit, so there is nothing to send back; "
-            "a person will arrange a refund or a replacement"
-        )
-    if facts.delivered_on is None:
-        return refuse(
-            f"the {name} hasn't been delivered yet; you can return it once it arrives, "
-            "or cancel the order if it hasn't shipped"
-        )
+    whole_order = return_refusal(facts.order_status, delivered=facts.delivered_on is not None)
+    if whole_order is not None:
+        then = _AFTER_ORDER_REFUSAL[whole_order.next_step]
+        return refuse(f"the {name} {whole_order.reason}" + (f"; {then}" if then else ""))
     remaining = facts.quantity_bought - facts.quantity_in_returns
     if remaining <= 0:
         return refuse(f"the {name} has already been returned")
@@ -149,8 +153,10 @@ def evaluate_line(
     for flag, why in policy.non_returnable_flags.items():
         if getattr(facts, flag, False):
             return refuse(f"the {name} {why}")
-    days = (today - facts.delivered_on).days
-    return_by = facts.delivered_on + timedelta(days=policy.return_window_days)
+    delivered_on = facts.delivered_on
+    assert delivered_on is not None  # an undelivered order was refused above
+    days = (today - delivered_on).days
+    return_by = delivered_on + timedelta(days=policy.return_window_days)
     if days > policy.return_window_days:
         why = (
             f"the {name} was delivered {_plural(days, 'day')} ago; returns are accepted within "

@@ -1,0 +1,38 @@
+"""The benchmarks' reading of the stored transcripts (bench/transcripts.py, shared by
+bench_hub.py and bench_scale.py), held against a real api over the stand-in Rasa: what was
+sent and answered counts nothing; a customer whose messages were never stored counts lost,
+and a transcript that differs from the order sent counts reordered."""
+
+from __future__ import annotations
+
+import uuid
+
+from bench.transcripts import audit_transcripts
+from tests.hub.conftest import HubStore
+from tests.hub.standin_rasa import StandInRasa
+
+
+def test_the_benchmarks_count_lost_and_reordered_messages_from_the_transcripts(
+    hub: HubStore, rasa_up: StandInRasa
+) -> None:
+    sent = {f"bench-{uuid.uuid4().hex[:8]}": ["hello", "where is my order?"] for _ in range(3)}
+    for sender, texts in sent.items():
+        for text in texts:
+            hub.rest(sender, text)
+    agent_key = hub.store.keys["agent"]
+
+    clean = audit_transcripts(hub.store.base_url, agent_key, ("rest",), sent)
+    assert (clean.lost, clean.doubled, clean.reordered, clean.waiting) == (0, 0, 0, 0)
+
+    never_stored = {f"bench-{uuid.uuid4().hex[:8]}": ["one", "two"]}
+    lost = audit_transcripts(hub.store.base_url, agent_key, ("rest",), never_stored)
+    assert (lost.lost, lost.reordered) == (2, 0)
+
+    first = next(iter(sent))
+    swapped = {first: list(reversed(sent[first]))}
+    reordered = audit_transcripts(hub.store.base_url, agent_key, ("rest",), swapped)
+    assert (reordered.lost, reordered.reordered) == (0, 1)
+
+    # Another channel's conversations are not read: the same keys are not found there.
+    elsewhere = audit_transcripts(hub.store.base_url, agent_key, ("socketio",), sent)
+    assert elsewhere.lost == 6
