@@ -66,7 +66,6 @@ class RasaClient:
         self.base_url = base_url.rstrip("/")
         # Rasa's HTTP API takes its token as a query parameter; its REST channel ignores it.
         self._params = {"token": token} if token else {}
-        self.timeout = timeout
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
@@ -74,26 +73,13 @@ class RasaClient:
         )
 
     async def turn(
-        self,
-        *,
-        conversation_id: str,
-        text: str,
-        metadata: dict[str, Any],
-        extra_wait: float = 0.0,
+        self, *, conversation_id: str, text: str, metadata: dict[str, Any]
     ) -> list[BotReply]:
-        """`extra_wait`: seconds the server may spend waiting for the conversation's lock
-        on top of the usual deadline (a turn moved from a server that died holding it)."""
-        timeout = (
-            httpx.Timeout(self.timeout + extra_wait, connect=min(self.timeout, 3.0))
-            if extra_wait
-            else httpx.USE_CLIENT_DEFAULT
-        )
         try:
             response = await self._client.post(
                 "/webhooks/rest/webhook",
                 json={"sender": conversation_id, "message": text, "metadata": metadata},
                 params=self._params,
-                timeout=timeout,
             )
         except httpx.ConnectError as exc:
             raise RasaUnavailable(f"{type(exc).__name__}: {exc}", unreached=True) from exc

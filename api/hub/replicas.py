@@ -9,9 +9,8 @@ copy of the tracker says so (the user event carries the hub's message id in its 
 and then its stored replies are the answer instead of a second run. A turn that merely took
 too long is not moved: the server may still be running it.
 
-A server that died mid-turn leaves its lock on the conversation in the lock store until the
-lock's lifetime lapses (`LOCK_LIFETIME_SECONDS`, given to every Rasa server): the next server
-waits that long before it may run the turn, so a moved turn's deadline is longer by it.
+A server that died mid-turn leaves its ticket on the conversation's lock until the ticket
+expires: the hub waits for that (api/hub/rasa_locks.py) before the next server runs the turn.
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ import time
 from typing import Any
 
 from api.hub.rasa import BotReply, RasaClient, RasaUnavailable
-from api.rasa_profile import LOCK_LIFETIME_SECONDS
+from api.hub.rasa_locks import RasaLocks
 
 log = logging.getLogger("opsdesk.hub.replicas")
 
@@ -43,11 +42,11 @@ class RasaReplicas:
         urls: list[str],
         timeout: float,
         token: str = "",
-        lock_wait: float = LOCK_LIFETIME_SECONDS,
+        locks: RasaLocks | None = None,
     ) -> None:
         if not urls:
             raise ValueError("no Rasa server configured")
-        self.lock_wait = lock_wait
+        self.locks = locks
         self.clients = [RasaClient(url, timeout, token) for url in urls]
         self._down_until: dict[str, float] = {}
 
@@ -87,12 +86,10 @@ class RasaReplicas:
                             last,
                         )
                         return replies
+                if maybe_handled and self.locks is not None:
+                    await self.locks.wait_until_free(conversation_id)
                 return await client.turn(
-                    conversation_id=conversation_id,
-                    text=text,
-                    metadata=metadata,
-                    # the dead server's lock on this conversation lapses first
-                    extra_wait=self.lock_wait if maybe_handled else 0.0,
+                    conversation_id=conversation_id, text=text, metadata=metadata
                 )
             except RasaUnavailable as exc:
                 last = exc
@@ -109,3 +106,5 @@ class RasaReplicas:
     async def close(self) -> None:
         for client in self.clients:
             await client.close()
+        if self.locks is not None:
+            await self.locks.close()

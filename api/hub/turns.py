@@ -12,6 +12,7 @@ from typing import Any
 
 from api.hub.messages import NOT_LIVE_CHANNELS
 from api.hub.rasa import GREET, RESTART, BotReply, RasaUnavailable
+from api.hub.rasa_locks import RasaLocks
 from api.hub.replicas import RasaReplicas
 from api.hub.store import (
     Turn,
@@ -54,8 +55,15 @@ class AssistantTurns:
     def client(self) -> RasaReplicas:
         if self._rasa is None:
             settings = get_settings()
+            urls = settings.rasa_replica_urls()
             self._rasa = RasaReplicas(
-                settings.rasa_replica_urls(), settings.rasa_timeout_seconds, settings.rasa_token
+                urls,
+                settings.rasa_timeout_seconds,
+                settings.rasa_token,
+                # several Rasa servers share their locks in Redis (api/rasa_profile.py)
+                locks=RasaLocks(settings.redis_url)
+                if settings.redis_url and len(urls) > 1
+                else None,
             )
         return self._rasa
 

@@ -6,15 +6,22 @@ tests/scale/."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import time
 import uuid
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import pytest
 
+from api.cli import RASA_BIN
 from api.hub.rasa import RasaUnavailable, replies_after
+from api.hub.rasa_locks import RasaLocks, latest_expiry, lock_key
 from api.hub.replicas import RasaReplicas
+from api.rasa_profile import LOCK_KEY_PREFIX
 from tests.conftest import free_port
 from tests.hub.standin_rasa import StandInRasa
+from tests.scale.conftest import REDIS_URL, require
 
 
 @pytest.fixture
@@ -95,12 +102,52 @@ def test_replies_already_stored_are_found_in_the_tracker() -> None:
     assert replies_after(events, 8) is None
 
 
-def test_a_turn_moved_from_a_dead_server_may_wait_for_its_lock(rasas: list[StandInRasa]) -> None:
-    """A server killed mid-turn leaves its lock on the conversation until the lock lapses: the
-    next server waits that long before running the turn, and the hub waits with it instead
-    of telling the customer the assistant is unavailable."""
-    rasas[0].drops = True
-    rasas[1].delay = 1.0  # the next server's wait for the dead one's lock
+def rasa_takes_a_ticket(conversation_id: str, lifetime: float) -> float:
+    """Rasa's own RedisLockStore (the Rasa environment) takes a ticket on the conversation, as
+    a server does when a turn starts, and never gives it back (the server dies); the
+    ticket's expiry."""
+    url = urlsplit(REDIS_URL)
+    code = (
+        "import sys, time\n"
+        "from rasa.core.lock_store import RedisLockStore\n"
+        "s = RedisLockStore(host=sys.argv[1], port=int(sys.argv[2]), db=int(sys.argv[3]),"
+        f" key_prefix={LOCK_KEY_PREFIX!r})\n"
+        "s.issue_ticket(sys.argv[4], float(sys.argv[5]))\n"
+        "print(max(t.expires for t in s.get_lock(sys.argv[4]).tickets))\n"
+    )
+    done = subprocess.run(
+        [str(RASA_BIN / "python"), "-c", code, url.hostname or "127.0.0.1",
+         str(url.port or 6379), url.path.strip("/") or "0", conversation_id, str(lifetime)],
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_hub_reads_the_tickets_rasa_writes() -> None:
+    require(REDIS_URL, 6379)
+    conversation = f"c-{uuid.uuid4().hex}"
+    expires = rasa_takes_a_ticket(conversation, lifetime=1.5)
+
+    async def scenario() -> float:
+        locks = RasaLocks(REDIS_URL)
+        try:
+            assert latest_expiry(await locks.redis.get(lock_key(conversation))) == expires
+            waited = await locks.wait_until_free(conversation)
+            assert time.time() >= expires
+            assert await locks.wait_until_free(f"c-{uuid.uuid4().hex}") == 0.0  # no lock
+            await locks.redis.delete(lock_key(conversation))
+            return waited
+        finally:
+            await locks.close()
+
+    assert 0.5 < asyncio.run(scenario()) <= 1.6
+
+
+def test_a_turn_moved_from_a_dead_server_waits_for_its_ticket(rasas: list[StandInRasa]) -> None:
+    """Rasa 3.6 loses a waiter whose own ticket expires together with the dead server's (it
+    then waits forever): the hub sends the turn on only once the dead ticket has expired."""
+    require(REDIS_URL, 6379)
+    rasas[0].drops = True  # killed with the turn in hand
     urls = [rasas[0].url, rasas[1].url]
     ranking = RasaReplicas(urls, 5)
     conversation = next(  # one whose own server is the one that dies
@@ -108,19 +155,22 @@ def test_a_turn_moved_from_a_dead_server_may_wait_for_its_lock(rasas: list[Stand
         for c in (f"c-{uuid.uuid4().hex}" for _ in range(200))
         if ranking.order_for(c)[0].base_url == urls[0]
     )
+    expires = rasa_takes_a_ticket(conversation, lifetime=1.0)
 
-    async def scenario(lock_wait: float) -> list[str]:
-        replicas = RasaReplicas(urls, 0.5, lock_wait=lock_wait)
+    async def scenario() -> list[str]:
+        replicas = RasaReplicas(urls, 5, locks=RasaLocks(REDIS_URL))
         try:
             replies = await replicas.turn(
                 conversation_id=conversation, text="hi", metadata={}, message_id=1
             )
             return [r.text or "" for r in replies]
         finally:
+            await replicas.locks.redis.delete(lock_key(conversation))  # type: ignore[union-attr]
             await replicas.close()
 
-    assert asyncio.run(scenario(lock_wait=2.0)) == ["echo: hi"]
-    with pytest.raises(RasaUnavailable):  # without the lock's time the wait is cut short
-        asyncio.run(scenario(lock_wait=0.0))
-    assert [c.message for c in rasas[1].calls] == ["hi", "hi"]
-    assert rasas[0].active[conversation] == 0
+    started = time.time()
+    assert asyncio.run(scenario()) == ["echo: hi"]
+    assert [c.message for c in rasas[0].calls] == ["hi"]  # the dead one had it first
+    assert [c.message for c in rasas[1].calls] == ["hi"]  # then the next, once
+    sent_on = started + (rasas[1].calls[0].started - rasas[0].calls[0].started)
+    assert sent_on >= expires - 0.2
