@@ -49,10 +49,16 @@ def _ports(ports: Ports, replicas: int) -> list[int]:
 
 
 def process_specs(
-    api_port: int, rasa_port: int, actions_port: int, endpoints: Path | None = None, index: int = 0
+    api_port: int,
+    rasa_port: int,
+    actions_port: int,
+    endpoints: Path | None = None,
+    index: int = 0,
+    model: Path | None = None,
 ) -> dict[str, tuple[list[str], str]]:
-    """name -> (command, readiness URL) for the three processes of one replica. Rasa's
-    token is passed by start_processes (in the command, as `rasa run` takes it)."""
+    """name -> (command, readiness URL) for the three processes of one replica (Rasa with
+    `model`, default models/opsdesk.tar.gz). Rasa's token is passed by start_processes (in
+    the command, as `rasa run` takes it)."""
     endpoints_file = str(endpoints or "bot/endpoints.yml")
     return {
         replica_name("api", index): (
@@ -66,7 +72,7 @@ def process_specs(
         ),
         replica_name("rasa", index): (
             [str(RASA_BIN / "rasa"), "run", "--enable-api", "--interface", "127.0.0.1",
-             "--port", str(rasa_port), "--model", str(model_path()),
+             "--port", str(rasa_port), "--model", str(model or model_path()),
              "--endpoints", endpoints_file, "--credentials", "bot/credentials.yml"],
             # `/`: /status wants Rasa's token; the model is loaded before the server answers.
             f"http://127.0.0.1:{rasa_port}/",
@@ -90,10 +96,11 @@ def start_processes(
     log_dir: Path | None = None,
     timeout: float = 120.0,
     replicas: int | None = None,
+    model: Path | None = None,
 ) -> dict[str, stack.Process]:
     """Start every replica's api, actions and rasa; return once each answers (or raise,
     stopping them). `env_overrides` (OPSDESK_* variables) point them at another database or
-    var/; `replicas` defaults to OPSDESK_REPLICAS."""
+    var/; `replicas` defaults to OPSDESK_REPLICAS; `model` to models/opsdesk.tar.gz."""
     settings = get_settings()
     env = {
         **os.environ,
@@ -136,7 +143,7 @@ def start_processes(
                 "OPSDESK_ACTIONS_URL": f"http://127.0.0.1:{actions[i]}/webhook",
             }
             for name, (command, url) in process_specs(
-                apis[i], rasas[i], actions[i], endpoints, i
+                apis[i], rasas[i], actions[i], endpoints, i, model
             ).items():
                 if name.startswith("rasa"):
                     # One argument with "=": a token may begin with "-" (token_urlsafe).
