@@ -125,13 +125,14 @@ def converse(client: httpx.Client, bot: Bot, flow: Flow, record: bool) -> str:
 
 
 def timed_turn_actions(client: httpx.Client, bot: Bot, sender: str) -> list[str]:
-    """The actions Rasa ran for the conversation's last message (from its tracker)."""
+    """The actions Rasa ran for the conversation's last message, each with the policy that
+    chose it (from its tracker)."""
     params = {"token": bot.token} if bot.token else None
     tracker = client.get(f"{bot.url}/conversations/{sender}/tracker", params=params).json()
     events = tracker.get("events", [])
     last_user = max(i for i, e in enumerate(events) if e.get("event") == "user")
     return [
-        e["name"]
+        f"{e['name']} ({e.get('policy') or 'no policy'})"
         for e in events[last_user:]
         if e.get("event") == "action" and e.get("name") != "action_listen"
     ]
