@@ -11,11 +11,13 @@ failure to get an answer becomes ApiUnavailable, which the actions turn into a p
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import json
 import logging
 import os
 import re
+import time
 import uuid
 from contextvars import ContextVar
 from pathlib import Path
@@ -35,6 +37,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 CONNECT_TIMEOUT_S = 2.0
 READ_TIMEOUT_S = 5.0
+# How long a verified order view serves the other actions of the same customer message.
+TURN_LOOKUP_SECONDS = 10.0
+TURN_LOOKUP_LIMIT = 256
 
 
 class ApiError(Exception):
@@ -126,13 +131,19 @@ def service_key() -> str | None:
 
 
 class OpsApiClient:
-    """Async client; one aiohttp session per event loop, reused across actions."""
+    """Async client; one aiohttp session per event loop, reused across actions.
+
+    A successful order lookup is kept for the other actions run for the same customer
+    message (same request id, conversation, order and proof): the verification form and
+    the action that answers run one after the other, and both need the order. Any write
+    through the client forgets them all; a failed lookup is never kept (the API counts it)."""
 
     def __init__(self, base_url: str | None = None, key: str | None = None) -> None:
         self._base_url = base_url
         self._key = key
         self._session: aiohttp.ClientSession | None = None
         self._session_loop: asyncio.AbstractEventLoop | None = None
+        self._turn_lookups: dict[tuple[str, ...], tuple[float, dict[str, Any]]] = {}
 
     @property
     def base_url(self) -> str:
@@ -178,6 +189,8 @@ class OpsApiClient:
             headers["Idempotency-Key"] = idempotency_key
         if params:
             params = {k: v for k, v in params.items() if v is not None}
+        if method != "GET" and path != "/orders/lookup":
+            self._turn_lookups.clear()  # a write may change what a lookup answered
         url = f"{self.base_url}/api/v1{path}"
         try:
             session = self._session_for_loop()
@@ -219,13 +232,30 @@ class OpsApiClient:
         email: str | None = None,
         postal_code: str | None = None,
     ) -> dict[str, Any]:
-        """POST /orders/lookup: the verified customer's view of the order."""
+        """POST /orders/lookup: the verified customer's view of the order (once per customer
+        message: see the class)."""
         body: dict[str, Any] = {"order_number": order_number, "conversation_id": conversation_id}
         if email:
             body["email"] = email
         if postal_code:
             body["postal_code"] = postal_code
-        return await self._request("POST", "/orders/lookup", json_body=body)
+        request_id = _turn_request_id.get()
+        key = (request_id or "", conversation_id, order_number, email or "", postal_code or "")
+        now = time.monotonic()
+        kept = self._turn_lookups.get(key) if request_id else None
+        if kept is not None and now - kept[0] < TURN_LOOKUP_SECONDS:
+            return copy.deepcopy(kept[1])
+        order = await self._request("POST", "/orders/lookup", json_body=body)
+        if request_id:
+            self._keep_lookup(key, now, order)
+        return order
+
+    def _keep_lookup(self, key: tuple[str, ...], now: float, order: dict[str, Any]) -> None:
+        fresh = {k: v for k, v in self._turn_lookups.items() if now - v[0] < TURN_LOOKUP_SECONDS}
+        while len(fresh) >= TURN_LOOKUP_LIMIT:
+            fresh.pop(next(iter(fresh)))
+        fresh[key] = (now, copy.deepcopy(order))
+        self._turn_lookups = fresh
 
     async def cancel_order(
         self, order_number: str, reason: str, *, proof: dict[str, str]

@@ -285,11 +285,13 @@ def start_api_over_standin(
     return process, url
 
 
-def fresh_database(backend: str, work: Path) -> tuple[str, str | None]:
+def fresh_database(
+    backend: str, work: Path, prefix: str = "opsdesk_bench_hub"
+) -> tuple[str, str | None]:
     """(url, name of the PostgreSQL database this run created, to drop afterwards)."""
     if backend == "sqlite":
         return f"sqlite:///{work / 'ops.db'}", None
-    name = f"opsdesk_bench_hub_{secrets.token_hex(4)}"
+    name = f"{prefix}_{secrets.token_hex(4)}"
     admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
