@@ -137,7 +137,7 @@ def describe_shipment(order: dict[str, Any]) -> list[str]:
             f"{event.get('description')}."
         )
     promised = shipment.get("promised_delivery_date") or order.get("promised_delivery_date")
-    if promised and order.get("status") not in ("delivered", "lost"):
+    if promised and order.get("awaiting_delivery"):  # the API's: no promise once settled
         parts.append(f"It was promised by {nice_date(promised)}.")
     return parts
 

@@ -56,6 +56,26 @@ async def test_the_parcel_is_described_exactly_when_the_api_says_it_has_shipped(
     assert {described for _, described in kinds} == {True, False}
 
 
+async def test_the_promised_date_is_given_exactly_while_the_api_says_delivery_is_awaited(staff):
+    """Whether a delivery is still awaited is the API's (`awaiting_delivery`, the same settled
+    statuses as `late`): the status answer repeats the promise for those orders only."""
+    seen = set()
+    for number, email in every_demo_order(staff):
+        order = await get_client().lookup_order(
+            number, conversation_id=f"test-{uuid.uuid4().hex[:8]}", email=email
+        )
+        promised = [s.get("promised_delivery_date") for s in order["shipments"]][-1:] or [None]
+        if not (promised[0] or order.get("promised_delivery_date")) or not order["shipped"]:
+            continue
+        dispatcher, _ = await run_action(ActionOrderStatus(), verified(number, email))
+        said = texts(dispatcher)
+        if order["status"] == "returned":
+            continue  # a returned order's parcel is history: no shipment lines at all
+        assert ("It was promised by" in said) == order["awaiting_delivery"], (number, said)
+        seen.add(order["awaiting_delivery"])
+    assert seen == {True, False}  # the demo store has both kinds
+
+
 async def test_the_sizes_and_colours_offered_for_an_exchange_are_the_apis_exchange_for():
     number, email = "10003", "jane.doe@example.com"
     jeans = {"sku": "SSJ-INDIGO-32", "quantity": 1}

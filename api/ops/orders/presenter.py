@@ -17,6 +17,7 @@ from api.ops.audit.models import AuditEntry
 from api.ops.common.sqljson import JsonSql, utc_text
 from api.ops.orders.models import Order
 from api.ops.orders.status import (
+    DELIVERY_SETTLED,
     SHIPPED_STATES,
     STATUS_TEXT,
     OrderStatus,
@@ -246,6 +247,7 @@ def document(order: OrderData, *, full: bool = False) -> dict[str, Any]:
             return_refusal(status, delivered=head.delivered_at is not None)
         ),
         "late": is_late(status, _date(head.promised_delivery_date), utcnow().date()),
+        "awaiting_delivery": status not in DELIVERY_SETTLED,
         "promised_delivery_date": head.promised_delivery_date,
         "delivered_at": utc_text(head.delivered_at),
         "customer": {"first_name": head.first_name, "email": head.email},

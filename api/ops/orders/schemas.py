@@ -163,6 +163,9 @@ class VerifiedOrder(BaseModel):
     shipped: bool = Field(description="the parcel has left the warehouse, whatever since")
     return_refusal: ReturnRefusalView | None
     late: bool = Field(description="past its promised delivery date and still awaited")
+    awaiting_delivery: bool = Field(
+        description="a delivery is still awaited (not delivered, lost, cancelled or returned)"
+    )
     promised_delivery_date: date | None
     delivered_at: datetime | None
     customer: CustomerSummary
