@@ -44,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api import cli, stack  # noqa: E402
 from api.hub.hub import UNAVAILABLE_TEXT  # noqa: E402
+from api.rasa_profile import TRACKER_SUFFIX  # noqa: E402
 from bench.common import machine, percentile  # noqa: E402
 from bench.transcripts import TranscriptAudit, audit_transcripts  # noqa: E402
 from tests.hub.standin_rasa import StandInRasa  # noqa: E402
@@ -299,10 +300,24 @@ def fresh_database(
     return sa.make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False), name
 
 
+def seed(overrides: dict[str, str]) -> None:
+    """`opsdesk seed` (migrations and the demo store) into the store `overrides` point at."""
+    subprocess.run(
+        [sys.executable, "-m", "api.cli", "seed"],
+        cwd=REPO,
+        env={**os.environ, **overrides},
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
 def drop_database(name: str) -> None:
+    """Drop this run's database and the Rasa tracker database the stack made beside it
+    (`<name>_tracker`, api/rasa_profile.py) when the run started Rasa on it."""
     admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        for db in (f"{name}{TRACKER_SUFFIX}", name):
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
     admin.dispose()
 
 
@@ -331,13 +346,7 @@ def main() -> None:
     }
     procs: dict[str, stack.Process] = {}
     try:
-        subprocess.run(
-            [sys.executable, "-m", "api.cli", "seed"],
-            cwd=REPO,
-            env={**os.environ, **overrides},
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+        seed(overrides)
         ports = free_port(), free_port(), free_port()
         procs = cli.start_processes(
             *ports, env_overrides=overrides, log_dir=work / "var" / "logs", timeout=240

@@ -25,7 +25,6 @@ import os
 import resource
 import secrets
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -45,6 +44,7 @@ from bench.bench_hub import (  # noqa: E402
     free_port,
     fresh_database,
     rest_customer,
+    seed,
     socket_customer,
 )
 from bench.common import machine, percentile  # noqa: E402
@@ -176,13 +176,7 @@ def main() -> None:
         **keys,
     }
     try:
-        subprocess.run(
-            [sys.executable, "-m", "api.cli", "seed"],
-            cwd=REPO,
-            env={**os.environ, **overrides},
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+        seed(overrides)
         print(
             f"model {model.name}; PostgreSQL, Redis, RabbitMQ on loopback; {args.customers} "
             f"customers (half REST, half socket.io), {args.seconds:.0f} s per phase, "
@@ -195,7 +189,6 @@ def main() -> None:
         print(phase("2, one killed", 2, args, overrides, work, kill_after=kill_after), flush=True)
     finally:
         if created:
-            drop_database(f"{created}_tracker")
             drop_database(created)
         _drop_queue(queue)
 

@@ -39,7 +39,6 @@ import os
 import random
 import secrets
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -55,7 +54,13 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api import cli, stack  # noqa: E402
-from bench.bench_hub import PG_ADMIN, drop_database, free_port, fresh_database  # noqa: E402
+from bench.bench_hub import (  # noqa: E402
+    PG_ADMIN,
+    drop_database,
+    free_port,
+    fresh_database,
+    seed,
+)
 from bench.common import machine, percentile  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -285,13 +290,7 @@ def main() -> None:
     procs: dict[str, Any] = {}
     peer_procs: list[Any] = []
     try:
-        subprocess.run(
-            [sys.executable, "-m", "api.cli", "seed"],
-            cwd=REPO,
-            env={**os.environ, **overrides},
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+        seed(overrides)
         ports = [free_port() for _ in range(3)]
         procs = cli.start_processes(
             *ports, env_overrides=overrides, log_dir=work / "logs", timeout=300, model=model
@@ -326,7 +325,6 @@ def main() -> None:
         stack.stop_all(peer_procs)
         cli.stop_processes(procs)
         if created:
-            drop_database(f"{created}_tracker")
             drop_database(created)
         if peer_db:
             drop_database(peer_db)
