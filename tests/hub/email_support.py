@@ -19,6 +19,7 @@ import httpx
 from tests.conftest import Store, drop_store, new_store, start_api, stop_api
 from tests.console.conftest import ConsoleClient, ConsoleStore
 from tests.fakes.mail import IMAP_PASSWORD, IMAP_USER, Dovecot, SmtpRelay
+from tests.hub.chat_customer import ChatCustomer
 from tests.hub.standin_rasa import StandInRasa
 
 SUPPORT = "help@fernhill.example"
@@ -220,3 +221,30 @@ def html_part(mail: EmailMessage) -> str:
     part = mail.get_body(preferencelist=("html",))
     assert part is not None
     return str(part.get_content())  # type: ignore[attr-defined]
+
+
+async def chat_customer_who_left(mail: EmailStore, address: str, summary: str) -> dict[str, Any]:
+    """A chat customer says their parcel is late, is handed to a person with their email
+    address (the assistant's handoff, as the action server makes it) and closes the tab;
+    their conversation."""
+    customer = ChatCustomer(mail.store.base_url)
+    session_id = await customer.connect()
+    await customer.say("my parcel is late")
+    assert "echo" in (await customer.next())["text"]
+    conversation: dict[str, Any] = wait_until(
+        "the chat conversation",
+        lambda: [c for c in mail.conversations("socketio") if c["channel_key"] == session_id],
+    )[0]
+    with mail.api("service") as service:
+        r = service.post(
+            "/api/v1/tickets",
+            json={
+                "conversation_id": conversation["id"],
+                "reason": "customer_request",
+                "summary": summary,
+                "customer_email": address,
+            },
+        )
+        assert r.status_code == 201, r.text
+    await customer.sio.disconnect()  # the customer closes the tab
+    return conversation

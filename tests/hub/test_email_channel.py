@@ -12,10 +12,10 @@ from collections.abc import Iterator
 import anyio
 import pytest
 
-from tests.hub.chat_customer import ChatCustomer
 from tests.hub.email_support import (
     SUPPORT,
     EmailStore,
+    chat_customer_who_left,
     customer_mail,
     email_stack,
     html_part,
@@ -272,27 +272,10 @@ def test_nothing_is_lost_while_the_relay_refuses_or_is_away(mail: EmailStore) ->
 async def test_a_reply_to_a_chat_customer_who_left_goes_by_email_and_their_answer_comes_back(
     mail: EmailStore,
 ) -> None:
-    customer = ChatCustomer(mail.store.base_url)
-    session_id = await customer.connect()
-    await customer.say("my parcel is late")
-    assert "echo" in (await customer.next())["text"]
-    conversation = wait_until(
-        "the chat conversation",
-        lambda: [c for c in mail.conversations("socketio") if c["channel_key"] == session_id],
-    )[0]
     address = "sam.lee@example.com"
-    with mail.api("service") as service:  # the assistant's handoff, as the action server makes it
-        r = service.post(
-            "/api/v1/tickets",
-            json={
-                "conversation_id": conversation["id"],
-                "reason": "customer_request",
-                "summary": "Late parcel; the customer verified order 10002.",
-                "customer_email": address,
-            },
-        )
-        assert r.status_code == 201, r.text
-    await customer.sio.disconnect()  # the customer closes the tab
+    conversation = await chat_customer_who_left(
+        mail, address, "Late parcel; the customer verified order 10002."
+    )
     already = len(mail.mails_to(address))
 
     mail.reply_in_console(conversation["id"], "Your parcel is with UPS and arrives Friday.")

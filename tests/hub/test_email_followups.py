@@ -12,9 +12,9 @@ import anyio
 import pytest
 
 from tests.conftest import stop_api
-from tests.hub.chat_customer import ChatCustomer
 from tests.hub.email_support import (
     EmailStore,
+    chat_customer_who_left,
     customer_mail,
     delivery_report,
     email_stack,
@@ -112,27 +112,8 @@ def test_a_bounce_for_a_mail_we_never_sent_changes_nothing(mail: EmailStore) -> 
 async def test_a_customer_who_left_before_a_restart_gets_the_reply_by_email(
     mail: EmailStore,
 ) -> None:
-    customer = ChatCustomer(mail.store.base_url)
-    session_id = await customer.connect()
-    await customer.say("my parcel is late")
-    assert "echo" in (await customer.next())["text"]
-    conversation = wait_until(
-        "the chat conversation",
-        lambda: [c for c in mail.conversations("socketio") if c["channel_key"] == session_id],
-    )[0]
     address = "mara.lind@example.com"
-    with mail.api("service") as service:
-        r = service.post(
-            "/api/v1/tickets",
-            json={
-                "conversation_id": conversation["id"],
-                "reason": "customer_request",
-                "summary": "Late parcel.",
-                "customer_email": address,
-            },
-        )
-        assert r.status_code == 201, r.text
-    await customer.sio.disconnect()  # the customer closes the tab
+    conversation = await chat_customer_who_left(mail, address, "Late parcel.")
     page = f"/console/conversations/{conversation['id']}"
     await anyio.to_thread.run_sync(
         lambda: wait_until(
