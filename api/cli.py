@@ -41,7 +41,14 @@ __all__ = [
 ]
 
 # What the model is trained from (endpoints and credentials are not: they are read at run time).
-TRAINING_INPUTS = ("bot/config.yml", "bot/domain", "data/nlu", "data/rules", "data/stories")
+TRAINING_INPUTS = (
+    "bot/config.yml",
+    "bot/nlu_ensemble.py",  # a pipeline component: a change retrains
+    "bot/domain",
+    "data/nlu",
+    "data/rules",
+    "data/stories",
+)
 
 
 def cmd_api(args: argparse.Namespace) -> int:
@@ -194,7 +201,7 @@ def training_fingerprint() -> str:
     for top in TRAINING_INPUTS:
         root = REPO_ROOT / top
         for path in [root] if root.is_file() else sorted(root.rglob("*")):
-            if path.is_file() and path.suffix in {".yml", ".yaml"}:
+            if path.is_file() and path.suffix in {".yml", ".yaml", ".py"}:
                 digest.update(str(path.relative_to(REPO_ROOT)).encode())
                 digest.update(path.read_bytes())
     return digest.hexdigest()

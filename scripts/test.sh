@@ -6,7 +6,7 @@ export PYTHONDONTWRITEBYTECODE=1
 source scripts/rasa-env.sh
 
 echo "== lint and types"
-.venv/bin/ruff check api actions opsdesk_ids tests bench scripts
+.venv/bin/ruff check api actions opsdesk_ids bot tests bench scripts
 .venv/bin/mypy
 
 # Two workers: most of these tests wait on an api process or a database, not on the CPU.
