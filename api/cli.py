@@ -224,7 +224,7 @@ def train(force: bool = False) -> Path:
         print(f"model is current: {model_path().relative_to(REPO_ROOT)}")
         return model_path()
     ensure_rasa_env()
-    print("training the assistant (about 2 minutes) ...", flush=True)
+    print("training the assistant (about 3 minutes) ...", flush=True)
     started = time.perf_counter()
     subprocess.run(
         rasa_train_command(MODELS, MODEL_NAME),
