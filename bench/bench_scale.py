@@ -14,6 +14,14 @@ answer stored twice for one message) and `reordered` (stored or answered out of 
 The load generator's own CPU (user + system, as a share of one core) is reported: it runs
 on the same machine and takes from what the replicas get.
 
+A second table accounts for the machine's CPU in each phase: how busy all its cores were
+(/proc/stat), the CPU time spent per answered turn by the whole machine and by each kind of
+OpsDesk process (their process groups' user + system time, /proc/<pid>/stat), and the turns
+per second the cores would allow at that cost. It spans the phase from the first customer's
+start to the last answer (or its timeout), so "cores busy" also averages in that tail. When
+one replica already needs all the cores, a second on the same machine cannot add turns; only
+more cores can.
+
     .venv/bin/opsdesk bench --only scale -- --customers 200 --seconds 60 --think 1
 """
 
@@ -58,11 +66,71 @@ HEADER = (
     "| doubled | reordered | load generator CPU |\n"
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 )
+CPU_HEADER = (
+    "| replicas | cores busy | CPU ms per turn | of which Rasa | actions | api | load generator "
+    "| the rest (databases, brokers, system) | turns/s the cores allow |\n"
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+)
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, all) CPU seconds of every core together since boot (/proc/stat)."""
+    ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    idle = ticks[3] + ticks[4]  # idle and iowait
+    return (sum(ticks) - idle) / CLOCK_TICKS, sum(ticks) / CLOCK_TICKS
+
+
+def group_cpu(groups: set[int]) -> dict[int, float]:
+    """User + system CPU seconds of the live processes in each process group."""
+    used = dict.fromkeys(groups, 0.0)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        group = int(fields[2])  # fields from the state on: pgrp is the third
+        if group in used:
+            used[group] += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return used
+
+
+class CpuAccount:
+    """The CPU the machine and each kind of OpsDesk process (rasa, actions, api) used between
+    start() and stop(). A process killed meanwhile takes its count with it (it is missed)."""
+
+    def __init__(self, procs: dict[str, Any]) -> None:
+        self.kinds = {p.pid: name.split("-")[0] for name, p in procs.items() if p.group}
+
+    def start(self) -> None:
+        self.machine, self.me = machine_cpu(), cpu_seconds()
+        self.groups = group_cpu(set(self.kinds))
+
+    def stop(self) -> None:
+        machine, groups, me = machine_cpu(), group_cpu(set(self.kinds)), cpu_seconds()
+        self.busy, self.all = machine[0] - self.machine[0], machine[1] - self.machine[1]
+        self.generator = me - self.me
+        self.by_kind = dict.fromkeys(("rasa", "actions", "api"), 0.0)
+        for pid, kind in self.kinds.items():
+            self.by_kind[kind] = self.by_kind.get(kind, 0.0) + groups[pid] - self.groups[pid]
+
+    def row(self, replicas: str, turns: int) -> str:
+        if not turns:
+            return f"| {replicas} | {self.busy / self.all:.0%} | no turns | | | | | | |"
+        ms = 1000.0 / turns
+        rest = self.busy - sum(self.by_kind.values()) - self.generator
+        cores = os.cpu_count() or 1
+        return (
+            f"| {replicas} | {self.busy / self.all:.0%} of {cores} | {self.busy * ms:.1f} | "
+            f"{self.by_kind['rasa'] * ms:.1f} | {self.by_kind['actions'] * ms:.1f} | "
+            f"{self.by_kind['api'] * ms:.1f} | {self.generator * ms:.1f} | {rest * ms:.1f} | "
+            f"{cores / (self.busy / turns):,.1f} |"
+        )
 
 
 async def load(api_urls: list[str], customers: int, seconds: float, pause: float) -> Tally:
@@ -117,7 +185,7 @@ def phase(
     overrides: dict[str, str],
     work: Path,
     kill_after: float | None = None,
-) -> str:
+) -> tuple[str, str]:
     apis, rasas, actions = ([free_port() for _ in range(replicas)] for _ in range(3))
     procs = cli.start_processes(
         apis,
@@ -135,13 +203,17 @@ def phase(
         if kill_after is not None:
             victim = procs[f"rasa-{replicas}"]
             killer = _after(kill_after, lambda: victim.send_signal(signal.SIGKILL))
+        account = CpuAccount(procs)
+        account.start()
         started_cpu, started = cpu_seconds(), time.monotonic()
         tally = asyncio.run(load(api_urls, args.customers, args.seconds, args.think))
         cpu = (cpu_seconds() - started_cpu) / (time.monotonic() - started)
+        account.stop()
         if killer is not None:
             killer.join()
         found = audit(api_urls[0], overrides["OPSDESK_AGENT_KEY"], tally)
-        return row(name, args.customers, args.seconds, tally, found, cpu)
+        turns = row(name, args.customers, args.seconds, tally, found, cpu)
+        return turns, account.row(name, len(tally.latencies_ms))
     finally:
         cli.stop_processes(procs)
 
@@ -183,10 +255,18 @@ def main() -> None:
             f"{args.think:g} s between turns; the load generator runs on the same machine"
         )
         print(HEADER, flush=True)  # each row as its phase ends
-        print(phase("1", 1, args, overrides, work), flush=True)
-        print(phase("2", 2, args, overrides, work), flush=True)
-        kill_after = args.seconds / 3
-        print(phase("2, one killed", 2, args, overrides, work, kill_after=kill_after), flush=True)
+        accounts = []
+        for name, replicas, kill_after in (
+            ("1", 1, None),
+            ("2", 2, None),
+            ("2, one killed", 2, args.seconds / 3),
+        ):
+            turns, account = phase(name, replicas, args, overrides, work, kill_after)
+            print(turns, flush=True)
+            accounts.append(account)
+        print("\nWhere the CPU went (per answered turn; the killed Rasa's own use is missed):")
+        print(CPU_HEADER)
+        print("\n".join(accounts), flush=True)
     finally:
         if created:
             drop_database(created)
