@@ -82,11 +82,14 @@ class EmailStore:
             return list(r.json()["items"])
 
     def conversation_with(self, text: str, channel: str = "email") -> dict[str, Any] | None:
-        """The conversation one of whose customer messages holds `text`."""
+        """The conversation one of whose customer messages holds `text`, as it is once that
+        message is stored (read again: the listing searched may be older than the message)."""
         for conversation in self.conversations(channel):
             for message in self.transcript(conversation["id"]):
                 if message["author"] == "customer" and text in message["text"]:
-                    return conversation
+                    key = conversation["id"]
+                    fresh = [c for c in self.conversations(channel) if c["id"] == key]
+                    return fresh[0] if fresh else None
         return None
 
     def reply_in_console(self, conversation_id: str, text: str) -> None:
