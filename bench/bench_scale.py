@@ -108,13 +108,14 @@ class CpuAccount:
         self.kinds = {p.pid: name.split("-")[0] for name, p in procs.items() if p.group}
 
     def start(self) -> None:
-        self.machine, self.me = machine_cpu(), cpu_seconds()
+        self.machine, self.me, self.started = machine_cpu(), cpu_seconds(), time.monotonic()
         self.groups = group_cpu(set(self.kinds))
 
     def stop(self) -> None:
         machine, groups, me = machine_cpu(), group_cpu(set(self.kinds)), cpu_seconds()
         self.busy, self.all = machine[0] - self.machine[0], machine[1] - self.machine[1]
-        self.generator = me - self.me
+        self.generator = me - self.me  # the load generator (this process)
+        self.seconds = time.monotonic() - self.started
         self.by_kind = dict.fromkeys(("rasa", "actions", "api"), 0.0)
         for pid, kind in self.kinds.items():
             self.by_kind[kind] = self.by_kind.get(kind, 0.0) + groups[pid] - self.groups[pid]
@@ -205,10 +206,9 @@ def phase(
             killer = _after(kill_after, lambda: victim.send_signal(signal.SIGKILL))
         account = CpuAccount(procs)
         account.start()
-        started_cpu, started = cpu_seconds(), time.monotonic()
         tally = asyncio.run(load(api_urls, args.customers, args.seconds, args.think))
-        cpu = (cpu_seconds() - started_cpu) / (time.monotonic() - started)
         account.stop()
+        cpu = account.generator / account.seconds
         if killer is not None:
             killer.join()
         found = audit(api_urls[0], overrides["OPSDESK_AGENT_KEY"], tally)
