@@ -26,6 +26,10 @@ import yaml
 from api.settings import Settings
 
 TRACKER_SUFFIX = "_tracker"
+# Rasa's SQL tracker store without the reads it repeats on every turn (bot/tracker_store.py);
+# same tables and rows as Rasa's `SQL` type. Importable because the Rasa processes run with
+# the repository on PYTHONPATH (api/launch.py), as the model's own components need.
+TRACKER_STORE_CLASS = "bot.tracker_store.OpsDeskTrackerStore"
 LOCK_KEY_PREFIX = "opsdesk"
 # Rasa's lock on a conversation outlives a server that died holding it for this many
 # seconds (Rasa's own default is 60): a turn moved to another replica waits at most that.
@@ -100,10 +104,14 @@ def ensure_tracker_database(settings: Settings) -> str | None:
 def _tracker_store(settings: Settings, var_dir: Path) -> dict[str, Any]:
     tracker_url = tracker_database_url(settings)
     if tracker_url is None:
-        return {"type": "SQL", "dialect": "sqlite", "db": str(var_dir / "rasa" / "tracker.db")}
+        return {
+            "type": TRACKER_STORE_CLASS,
+            "dialect": "sqlite",
+            "db": str(var_dir / "rasa" / "tracker.db"),
+        }
     url = sa.make_url(tracker_url)
     store: dict[str, Any] = {
-        "type": "SQL",
+        "type": TRACKER_STORE_CLASS,
         "dialect": "postgresql",  # psycopg2, which Rasa's environment has
         "url": url.host or "127.0.0.1",
         "port": url.port or 5432,

@@ -27,7 +27,7 @@ def test_default_is_sqlite_and_memory(tmp_path: Path) -> None:
     settings = settings_for({"OPSDESK_DATABASE_URL": f"sqlite:///{tmp_path / 'ops.db'}"})
     config = yaml.safe_load(rasa_profile.write_endpoints(settings, tmp_path).read_text())
     assert config["tracker_store"] == {
-        "type": "SQL",
+        "type": "bot.tracker_store.OpsDeskTrackerStore",
         "dialect": "sqlite",
         "db": str(tmp_path / "rasa" / "tracker.db"),
     }
@@ -46,7 +46,7 @@ def test_production_profile_from_settings_alone_with_no_secret_in_the_file(
         assert secret not in text
     config = yaml.safe_load(text)
     assert config["tracker_store"] == {
-        "type": "SQL",
+        "type": "bot.tracker_store.OpsDeskTrackerStore",
         "dialect": "postgresql",
         "url": "db.internal",
         "port": 6543,
