@@ -16,7 +16,10 @@ order) so every kind sees the same machine load:
   fills the email, action_order_status reads its SQLite file and its survey form asks.
 
 Only the last message of each conversation is timed. The actions each timed turn ran, read
-back from Rasa's tracker, are printed once.
+back from Rasa's tracker, are printed once. Last, where each kind of turn goes: the steps of
+its timed message in fresh conversations, from the event timestamps of Rasa's tracker (each
+step is one prediction round of every policy plus running the action it chose; the message's
+parse before and the tracker's save after are outside them).
 
     .venv/bin/opsdesk bench --only turn_cost -- --model models/opsdesk.tar.gz \\
         --peer /path/to/retail-demo
@@ -141,6 +144,41 @@ def timed_turn_actions(client: httpx.Client, bot: Bot, sender: str) -> list[str]
         for e in events[last_user:]
         if e.get("event") == "action" and e.get("name") != "action_listen"
     ]
+
+
+def turn_steps(client: httpx.Client, bot: Bot, sender: str) -> list[tuple[str, float]]:
+    """The timed turn's steps from its tracker: each action Rasa ran (action_listen last),
+    with the milliseconds since the step before, the first counted from the user event (so
+    each step is one prediction round of every policy, plus running that action)."""
+    params = {"token": bot.token} if bot.token else None
+    tracker = client.get(f"{bot.url}/conversations/{sender}/tracker", params=params).json()
+    events = tracker.get("events", [])
+    last_user = max(i for i, e in enumerate(events) if e.get("event") == "user")
+    steps, before = [], events[last_user]["timestamp"]
+    for event in events[last_user + 1 :]:
+        if event.get("event") == "action":
+            steps.append((event["name"], (event["timestamp"] - before) * 1000))
+            before = event["timestamp"]
+    return steps
+
+
+def step_report(client: httpx.Client, bots: list[Bot], conversations: int) -> None:
+    """Median milliseconds of each step of each timed turn, over fresh conversations."""
+    print(f"\nwhere each timed turn goes (median ms over {conversations} conversations):")
+    for bot in bots:
+        for flow in (bot.plain, bot.action):
+            runs = [
+                turn_steps(client, bot, converse(client, bot, flow, False))
+                for _ in range(conversations)
+            ]
+            names = [name for name, _ in runs[0]]
+            runs = [r for r in runs if [n for n, _ in r] == names]
+            cells = [
+                f"{name} {percentile([r[i][1] for r in runs], 0.5):.1f}"
+                for i, name in enumerate(names)
+            ]
+            total = percentile([sum(ms for _, ms in r) for r in runs], 0.5)
+            print(f"- {flow.name}: {', '.join(cells)} (all steps {total:.1f})")
 
 
 def run_rounds(client: httpx.Client, bots: list[Bot], rounds: int, record: bool) -> None:
@@ -271,6 +309,12 @@ def main() -> None:
         help="the peer's stores: in memory as it ships, or PostgreSQL + Redis as OpsDesk's",
     )
     parser.add_argument("--seed", type=int, default=12)
+    parser.add_argument(
+        "--step-conversations",
+        type=int,
+        default=30,
+        help="fresh conversations read back for the steps of each timed turn",
+    )
     args = parser.parse_args()
     random.seed(args.seed)
     print(f"machine: {machine()}")
@@ -319,8 +363,9 @@ def main() -> None:
                 for flow in (bot.plain, bot.action)
             }
             run_rounds(client, bots, args.rounds, record=True)
-        print(f"load after (1, 5, 15 min): {load()}")
-        report(bots, samples)
+            print(f"load after (1, 5, 15 min): {load()}")
+            report(bots, samples)
+            step_report(client, bots, args.step_conversations)
     finally:
         stack.stop_all(peer_procs)
         cli.stop_processes(procs)
