@@ -136,26 +136,38 @@ def find(
         stmt = stmt.where(Product.id > after_id)
     if not q:
         return [Found(p, None) for p in db_session.scalars(stmt)]
-    # Names and aliases are few (one row per style): match in Python on word overlap.
+    # Names and aliases are few (one row per style): match in Python on word overlap, on
+    # those columns alone; only the products that match are loaded whole (with their
+    # variants), so a search does not build every product of the catalog.
     words = catalog_words(db_session=db_session)
     query = words.read(q)
     style = q.strip().upper()
-    scored = []
-    for product in db_session.scalars(stmt.limit(None)):
-        if style == product.style:
-            scored.append(((1, 0, 0.0, 0), Found(product, words.match(product, query))))
+    keys: dict[int, tuple[int, int, float]] = {}
+    candidates = stmt.limit(None).with_only_columns(
+        Product.id, Product.style, Product.name, Product.aliases
+    )
+    for product_id, product_style, name, aliases in db_session.execute(candidates):
+        if style == product_style:
+            keys[product_id] = (1, 0, 0.0)
             continue
         covered: set[int] = set()
         best = 0.0
-        for text in (product.name, *product.aliases):
+        for text in (name, *(aliases or ())):
             hits, score = text_score(query, text)
             covered |= hits
             best = max(best, score)
-        if best < 0.5:
-            continue
+        if best >= 0.5:
+            keys[product_id] = (0, len(covered), best)
+    if not keys:
+        return []
+    scored = []
+    for product in db_session.scalars(select(Product).where(Product.id.in_(keys))):
         match = words.match(product, query)
+        if keys[product.id][0] == 1:  # the style itself: named, whatever the words
+            scored.append(((1, 0, 0.0, 0), Found(product, match)))
+            continue
         fits = int(bool(match and match.variants))
-        scored.append(((0, len(covered), best, fits), Found(product, match)))
+        scored.append(((*keys[product.id], fits), Found(product, match)))
     scored.sort(key=lambda pair: (tuple(-k for k in pair[0]), pair[1].product.id))
     return [found for _, found in scored][:limit]
 
