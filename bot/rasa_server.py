@@ -72,6 +72,11 @@ def install_event_type_cache() -> None:
 
 
 def main() -> None:
+    # Rasa falls back to an in-memory tracker store, with only a warning, when the store the
+    # endpoints file names cannot be imported: with several servers that would lose turns.
+    # Imported here first, so such a server fails at start instead.
+    import bot.tracker_store  # noqa: F401
+
     install_response_check()
     install_event_type_cache()
     from rasa.__main__ import main as rasa_main

@@ -70,3 +70,30 @@ def test_invalid_answers_are_refused_with_rasas_own_message(checks, result):
     assert refused.startswith("refused: ")
     assert "Failed to validate Action server response" in refused
     assert refused == outcome(original, result)
+
+
+def test_a_rasa_server_without_the_tracker_store_at_hand_does_not_start(tmp_path) -> None:
+    """Rasa would fall back to an in-memory tracker store with a warning when the endpoints
+    file's store cannot be imported; bot/rasa_server.py stops at once instead. With the
+    repository on PYTHONPATH (as api/launch.py starts it) it runs Rasa's command line."""
+    import os
+    import subprocess
+    import sys
+
+    base = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    command = [sys.executable, str(REPO / "bot" / "rasa_server.py"), "--version"]
+    without = subprocess.run(
+        command, cwd=tmp_path, env=base, capture_output=True, text=True, timeout=120
+    )
+    assert without.returncode != 0
+    assert "No module named 'bot'" in without.stderr
+    with_repo = subprocess.run(
+        command,
+        cwd=tmp_path,
+        env={**base, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert with_repo.returncode == 0, with_repo.stderr[-2000:]
+    assert "Rasa Version" in with_repo.stdout and "3.6" in with_repo.stdout
