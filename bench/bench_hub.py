@@ -63,6 +63,7 @@ FLOWS: list[list[str]] = [
 # socket.io customers sometimes send two messages without waiting (answers must keep order).
 BURST = ["hello there", "how long does shipping take?"]
 TURN_TIMEOUT = 60.0
+CONNECT_TIMEOUT = 20.0  # seconds a socket.io customer waits to be connected
 
 
 def free_port() -> int:
@@ -79,6 +80,8 @@ class Tally:
     lost: int = 0  # sent and never stored, processed or answered
     reordered: int = 0  # an answer that arrived before the answer to an earlier message
     sent: dict[str, list[str]] = field(default_factory=dict)  # channel key -> texts in order
+    # socket.io messages whose answer did not come within TURN_TIMEOUT: (channel key, id)
+    late: list[tuple[str, int]] = field(default_factory=list)
 
     def merge(self, other: Tally) -> None:
         self.latencies_ms += other.latencies_ms
@@ -87,6 +90,7 @@ class Tally:
         self.lost += other.lost
         self.reordered += other.reordered
         self.sent.update(other.sent)
+        self.late += other.late
 
 
 def row(name: str, customers: int, seconds: float, tally: Tally) -> str:
@@ -163,7 +167,14 @@ class SocketCustomer:
     async def connect(self) -> None:
         confirmed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self.sio.on("session_confirm", lambda sid: confirmed.set_result(sid))
-        await self.sio.connect(self.base_url, transports=["websocket"], socketio_path="socket.io")
+        # 20 s, the socket.io browser client's own connect timeout (python-socketio waits 1 s,
+        # which a busy api process misses when hundreds of customers connect at once).
+        await self.sio.connect(
+            self.base_url,
+            transports=["websocket"],
+            socketio_path="socket.io",
+            wait_timeout=CONNECT_TIMEOUT,
+        )
         await self.sio.emit("session_request", {"session_id": None})
         self.session_id = await asyncio.wait_for(confirmed, 30)
 
@@ -184,6 +195,7 @@ async def socket_customer(base_url: str, index: int, until: float, pause: float)
         await customer.connect()
     except Exception:  # noqa: BLE001 - counted
         tally.errors += 1
+        await customer.sio.disconnect()  # closes its HTTP session too
         return tally
     tally.sent[customer.session_id] = []
     turn = index
@@ -205,6 +217,7 @@ async def socket_customer(base_url: str, index: int, until: float, pause: float)
                     answered, text = await asyncio.wait_for(future, TURN_TIMEOUT)
                 except TimeoutError:
                     tally.lost += 1
+                    tally.late.append((customer.session_id, message_id))
                     continue
                 if text == UNAVAILABLE_TEXT:
                     tally.unanswered += 1

@@ -56,7 +56,7 @@ from bench.bench_hub import (  # noqa: E402
     socket_customer,
 )
 from bench.common import machine, percentile  # noqa: E402
-from bench.transcripts import audit_transcripts  # noqa: E402
+from bench.transcripts import _pages, audit_transcripts  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("OPSDESK_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -161,6 +161,31 @@ def audit(api_url: str, agent_key: str, tally: Tally) -> tuple[int, int, int]:
     return found.lost, found.doubled, found.reordered
 
 
+def explain_late(api_url: str, agent_key: str, tally: Tally) -> list[str]:
+    """What the stored transcript says of each socket.io message counted lost because its
+    answer did not reach the customer in time: still unprocessed, or answered (and when)."""
+    lines = []
+    with httpx.Client(
+        base_url=api_url, headers={"Authorization": f"Bearer {agent_key}"}, timeout=60
+    ) as api:
+        for key, message_id in tally.late:
+            listed = _pages(api, "/api/v1/conversations", {"channel": "socketio", "limit": 200})
+            conversation = next((c for c in listed if c["channel_key"] == key), None)
+            if conversation is None:
+                lines.append(f"message {message_id}: its conversation is not found")
+                continue
+            path = f"/api/v1/conversations/{conversation['id']}/messages"
+            messages = _pages(api, path, {"limit": 500})
+            inbound = next((m for m in messages if m["id"] == message_id), None)
+            replies = [m for m in messages if m.get("in_reply_to") == message_id]
+            stored = f"{inbound['state']} at {inbound.get('created_at')}" if inbound else "nowhere"
+            lines.append(
+                f"message {message_id} not answered within {TURN_TIMEOUT:.0f} s: stored "
+                f"{stored}; replies {[(m['state'], m.get('created_at')) for m in replies]}"
+            )
+    return lines
+
+
 def row(
     replicas: str,
     customers: int,
@@ -213,6 +238,10 @@ def phase(
             killer.join()
         found = audit(api_urls[0], overrides["OPSDESK_AGENT_KEY"], tally)
         turns = row(name, args.customers, args.seconds, tally, found, cpu)
+        turns += "".join(
+            f"\n  (phase {name}) {line}"
+            for line in explain_late(api_urls[0], overrides["OPSDESK_AGENT_KEY"], tally)
+        )
         return turns, account.row(name, len(tally.latencies_ms))
     finally:
         cli.stop_processes(procs)
