@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,10 +83,16 @@ class Tally:
     sent: dict[str, list[str]] = field(default_factory=dict)  # channel key -> texts in order
     # socket.io messages whose answer did not come within TURN_TIMEOUT: (channel key, id)
     late: list[tuple[str, int]] = field(default_factory=list)
+    error_kinds: Counter[str] = field(default_factory=Counter)  # what each error was
+
+    def error(self, kind: str) -> None:
+        self.errors += 1
+        self.error_kinds[kind] += 1
 
     def merge(self, other: Tally) -> None:
         self.latencies_ms += other.latencies_ms
         self.errors += other.errors
+        self.error_kinds += other.error_kinds
         self.unanswered += other.unanswered
         self.lost += other.lost
         self.reordered += other.reordered
@@ -124,12 +131,12 @@ async def rest_customer(
             started = time.perf_counter()
             try:
                 r = await client.post(url, json={"sender": key, "message": text})
-            except httpx.HTTPError:
-                tally.errors += 1
+            except httpx.HTTPError as e:
+                tally.error(f"REST request failed: {type(e).__name__}")
                 continue
             tally.sent[key].append(text)
             if r.status_code != 200:
-                tally.errors += 1
+                tally.error(f"REST answered HTTP {r.status_code}")
                 continue
             elapsed = (time.perf_counter() - started) * 1000
             replies = r.json()
@@ -139,7 +146,7 @@ async def rest_customer(
             else:
                 tally.latencies_ms.append(elapsed)
             if any(x.get("recipient_id") != key for x in replies):
-                tally.errors += 1
+                tally.error("REST reply addressed to another customer")
             await think(pause)
         turn += 1
     return tally
@@ -193,8 +200,8 @@ async def socket_customer(base_url: str, index: int, until: float, pause: float)
     tally = Tally()
     try:
         await customer.connect()
-    except Exception:  # noqa: BLE001 - counted
-        tally.errors += 1
+    except Exception as e:  # noqa: BLE001 - counted
+        tally.error(f"socket.io connect failed: {type(e).__name__} {e}"[:120])
         await customer.sio.disconnect()  # closes its HTTP session too
         return tally
     tally.sent[customer.session_id] = []
@@ -207,8 +214,8 @@ async def socket_customer(base_url: str, index: int, until: float, pause: float)
             for text in texts:
                 try:
                     pending.append(await customer.send(text))
-                except Exception:  # noqa: BLE001 - counted
-                    tally.errors += 1
+                except Exception as e:  # noqa: BLE001 - counted
+                    tally.error(f"socket.io send not acknowledged: {type(e).__name__} {e}"[:120])
                     continue
                 tally.sent[customer.session_id].append(text)
             for message_id, started, future in pending:

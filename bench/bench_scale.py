@@ -155,10 +155,11 @@ async def load(api_urls: list[str], customers: int, seconds: float, pause: float
     return total
 
 
-def audit(api_url: str, agent_key: str, tally: Tally) -> tuple[int, int, int]:
-    """(lost, doubled, reordered) as the stored transcripts show them."""
+def audit(api_url: str, agent_key: str, tally: Tally) -> tuple[tuple[int, int, int], list[str]]:
+    """(lost, doubled, reordered) as the stored transcripts show them, and what each lost
+    message is."""
     found = audit_transcripts(api_url, agent_key, ("rest", "socketio"), tally.sent)
-    return found.lost, found.doubled, found.reordered
+    return (found.lost, found.doubled, found.reordered), found.lost_details
 
 
 def explain_late(api_url: str, agent_key: str, tally: Tally) -> list[str]:
@@ -236,11 +237,12 @@ def phase(
         cpu = account.generator / account.seconds
         if killer is not None:
             killer.join()
-        found = audit(api_urls[0], overrides["OPSDESK_AGENT_KEY"], tally)
+        found, lost = audit(api_urls[0], overrides["OPSDESK_AGENT_KEY"], tally)
         turns = row(name, args.customers, args.seconds, tally, found, cpu)
+        lost += explain_late(api_urls[0], overrides["OPSDESK_AGENT_KEY"], tally)
+        turns += "".join(f"\n  (phase {name}, lost) {line}" for line in lost)
         turns += "".join(
-            f"\n  (phase {name}) {line}"
-            for line in explain_late(api_urls[0], overrides["OPSDESK_AGENT_KEY"], tally)
+            f"\n  (phase {name}, errors) {n} x {kind}" for kind, n in tally.error_kinds.items()
         )
         return turns, account.row(name, len(tally.latencies_ms))
     finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -17,6 +17,16 @@ class TranscriptAudit:
     doubled: int = 0  # a message stored twice, or one answer sent twice
     reordered: int = 0  # messages stored out of the order sent, or answers out of order
     waiting: int = 0  # answers kept pending for a socket.io customer who left
+    # what each lost message is, as the transcript shows it (at most LOST_DETAILS of them)
+    lost_details: list[str] = field(default_factory=list)
+
+    def note_lost(self, detail: str, count: int = 1) -> None:
+        self.lost += count
+        if len(self.lost_details) < LOST_DETAILS:
+            self.lost_details.append(detail)
+
+
+LOST_DETAILS = 20
 
 
 def _pages(api: httpx.Client, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -49,17 +59,24 @@ def audit_transcripts(
             ids.update({c["channel_key"]: c["id"] for c in listed})
         for key, texts in sent.items():
             if key not in ids:
-                found.lost += len(texts)
+                found.note_lost(f"{key}: no conversation stored for {len(texts)} sent", len(texts))
                 continue
             messages = _pages(api, f"/api/v1/conversations/{ids[key]}/messages", {"limit": 500})
             inbound = [m for m in messages if m["direction"] == "inbound"]
             outbound = [m for m in messages if m["direction"] == "outbound"]
             stored = [m["text"] for m in inbound]
             found.doubled += max(0, len(stored) - len(texts))
+            if len(stored) < len(texts):
+                missing = len(texts) - len(stored)
+                found.note_lost(f"{key}: {missing} of {len(texts)} sent not stored", missing)
             if stored[: len(texts)] != texts:
                 found.reordered += 1
-            found.lost += sum(1 for m in inbound if m["state"] not in ("answered", "unanswered"))
-            found.lost += sum(1 for m in outbound if m["state"] == "failed")
+            for m in inbound:
+                if m["state"] not in ("answered", "unanswered"):
+                    found.note_lost(f"{key}: message {m['id']} stored, left {m['state']}")
+            for m in outbound:
+                if m["state"] == "failed":
+                    found.note_lost(f"{key}: the reply {m['id']} to {m['in_reply_to']} failed")
             found.waiting += sum(1 for m in outbound if m["state"] == "pending")
             same = Counter((m["in_reply_to"], m["text"]) for m in outbound)
             found.doubled += sum(n - 1 for n in same.values())

@@ -1,6 +1,7 @@
 """The benchmarks' reading of the stored transcripts (bench/transcripts.py, shared by
 bench_hub.py and bench_scale.py), held against a real api over the stand-in Rasa: what was
-sent and answered counts nothing; a customer whose messages were never stored counts lost,
+sent and answered counts nothing; a customer whose messages were never stored, or one message missing from a stored
+conversation, counts lost,
 and a transcript that differs from the order sent counts reordered."""
 
 from __future__ import annotations
@@ -27,11 +28,19 @@ def test_the_benchmarks_count_lost_and_reordered_messages_from_the_transcripts(
     never_stored = {f"bench-{uuid.uuid4().hex[:8]}": ["one", "two"]}
     lost = audit_transcripts(hub.store.base_url, agent_key, ("rest",), never_stored)
     assert (lost.lost, lost.reordered) == (2, 0)
+    assert lost.lost_details == [f"{next(iter(never_stored))}: no conversation stored for 2 sent"]
+    assert clean.lost_details == []
 
     first = next(iter(sent))
     swapped = {first: list(reversed(sent[first]))}
     reordered = audit_transcripts(hub.store.base_url, agent_key, ("rest",), swapped)
     assert (reordered.lost, reordered.reordered) == (0, 1)
+
+    # A conversation that was stored without one of the messages sent to it.
+    one_more = {first: [*sent[first], "and one more"]}
+    short = audit_transcripts(hub.store.base_url, agent_key, ("rest",), one_more)
+    assert (short.lost, short.doubled) == (1, 0)
+    assert short.lost_details == [f"{first}: 1 of 3 sent not stored"]
 
     # Another channel's conversations are not read: the same keys are not found there.
     elsewhere = audit_transcripts(hub.store.base_url, agent_key, ("socketio",), sent)
