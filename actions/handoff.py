@@ -13,7 +13,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.api_client import ApiError, bind_turn, get_client
-from actions.common import SUPPORT_EMAIL, latest_intent, line_label
+from actions.common import SUPPORT_EMAIL, latest_intent, line_label, listen_next
 from actions.history import latest_user_event, previous_turn_ran, user_events
 
 logger = logging.getLogger(__name__)
@@ -151,20 +151,22 @@ async def open_ticket(
 
 
 class ActionHandoff(Action):
+    ends_turn = True  # the customer (or now a person) speaks next: listen_next
     def name(self) -> str:
         return "action_handoff"
 
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
-        return await open_ticket(dispatcher, tracker)
+        return listen_next(await open_ticket(dispatcher, tracker))
 
 
 class ActionDeclineHandoff(Action):
+    ends_turn = True
     def name(self) -> str:
         return "action_decline_handoff"
 
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         dispatcher.utter_message(text="No problem. Is there anything else I can help with?")
-        return [SlotSet("handoff_offered", None), SlotSet("handoff_reason", None)]
+        return listen_next([SlotSet("handoff_offered", None), SlotSet("handoff_reason", None)])
 
 
 def _previous_turn_was_fallback(tracker: Tracker) -> bool:

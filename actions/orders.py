@@ -144,6 +144,7 @@ def describe_shipment(order: dict[str, Any]) -> list[str]:
 
 class ActionOrderStatus(OpsAction):
     doing = "check your order"
+    ends_turn = True
 
     def name(self) -> str:
         return "action_order_status"
@@ -223,6 +224,7 @@ def not_verified(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Eve
 
 class ActionCancelOrder(OpsAction):
     doing = "cancel your order"
+    ends_turn = True
 
     def name(self) -> str:
         return "action_cancel_order"

@@ -36,6 +36,7 @@ def return_idempotency_key(
 
 class ActionSubmitReturn(OpsAction):
     doing = "book the return"
+    ends_turn = True
 
     def name(self) -> str:
         return "action_submit_return"

@@ -106,6 +106,7 @@ class ActionAskRmaNumber(OpsAction):
 
 class ActionReturnStatus(OpsAction):
     doing = "check your return"
+    ends_turn = True
 
     def name(self) -> str:
         return "action_return_status"
