@@ -65,6 +65,7 @@ FLOWS: list[list[str]] = [
 BURST = ["hello there", "how long does shipping take?"]
 TURN_TIMEOUT = 60.0
 CONNECT_TIMEOUT = 20.0  # seconds a socket.io customer waits to be connected
+SESSION_TIMEOUT = 30.0  # and then for its session to be confirmed
 
 
 def free_port() -> int:
@@ -183,7 +184,10 @@ class SocketCustomer:
             wait_timeout=CONNECT_TIMEOUT,
         )
         await self.sio.emit("session_request", {"session_id": None})
-        self.session_id = await asyncio.wait_for(confirmed, 30)
+        try:
+            self.session_id = await asyncio.wait_for(confirmed, SESSION_TIMEOUT)
+        except TimeoutError:
+            raise TimeoutError(f"no session_confirm within {SESSION_TIMEOUT:.0f} s") from None
 
     async def send(self, text: str) -> tuple[int, float, asyncio.Future[tuple[float, str]]]:
         started = time.perf_counter()

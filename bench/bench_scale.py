@@ -23,6 +23,8 @@ one replica already needs all the cores, a second on the same machine cannot add
 more cores can.
 
     .venv/bin/opsdesk bench --only scale -- --customers 200 --seconds 60 --think 1
+
+`--phases one` (or `two`, `killed`, comma separated) runs only those phases.
 """
 
 from __future__ import annotations
@@ -72,6 +74,12 @@ CPU_HEADER = (
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 )
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# --phases: key -> (the name in the tables, Rasa replicas, one of them killed a third in)
+PHASES = {
+    "one": ("1", 1, False),
+    "two": ("2", 2, False),
+    "killed": ("2, one killed", 2, True),
+}
 
 
 def cpu_seconds() -> float:
@@ -261,7 +269,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="length of each phase")
     parser.add_argument("--think", type=float, default=1.0, help="seconds between turns")
     parser.add_argument("--rasa-timeout", type=float, default=30.0)
+    parser.add_argument(
+        "--phases",
+        default=",".join(PHASES),
+        help=f"which phases to run, comma separated, of {', '.join(PHASES)} (default: all)",
+    )
     args = parser.parse_args()
+    chosen = [p.strip() for p in args.phases.split(",") if p.strip()]
+    if not chosen or set(chosen) - set(PHASES):
+        parser.error(f"--phases: choose from {', '.join(PHASES)}")
     print(f"machine: {machine()}")
     model = cli.train()
     work = Path(tempfile.mkdtemp(prefix="opsdesk-bench-scale-"))
@@ -287,11 +303,9 @@ def main() -> None:
         )
         print(HEADER, flush=True)  # each row as its phase ends
         accounts = []
-        for name, replicas, kill_after in (
-            ("1", 1, None),
-            ("2", 2, None),
-            ("2, one killed", 2, args.seconds / 3),
-        ):
+        for key in chosen:
+            name, replicas, killed = PHASES[key]
+            kill_after = args.seconds / 3 if killed else None
             turns, account = phase(name, replicas, args, overrides, work, kill_after)
             print(turns, flush=True)
             accounts.append(account)
