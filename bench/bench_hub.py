@@ -11,9 +11,11 @@ Three phases in the same run, with the same customers and flows:
      hub alone (storing, ordering, forwarding, storing the answers, delivering).
 A turn is the time from sending a message to its (first) answer; turns/s and the latencies
 count answered turns. `unanswered`: Rasa answered nothing (direct) or did not answer within
-the hub's timeout, so the hub told the customer it is briefly unavailable. Afterwards every
-hub conversation's transcript is read back through the ops API: a message sent but not
-stored, stored but never processed, or an answer stored but not delivered is `lost`; messages
+the hub's timeout, so the hub told the customer it is briefly unavailable. `late`: a
+socket.io answer that did not come within the customer's 60 s wait. Afterwards, once the hub
+has finished the turns still queued (up to 120 s), every hub conversation's transcript is
+read back through the ops API: a message sent but not stored, stored but never processed, or
+an answer stored but not delivered is `lost`; messages
 stored, or answers delivered, in another order than sent are `reordered`.
 
     .venv/bin/opsdesk bench --only hub -- --customers 100 --seconds 60 --think 2
@@ -47,7 +49,7 @@ from api import cli, stack  # noqa: E402
 from api.hub.hub import UNAVAILABLE_TEXT  # noqa: E402
 from api.rasa_profile import TRACKER_SUFFIX  # noqa: E402
 from bench.common import machine, percentile  # noqa: E402
-from bench.transcripts import TranscriptAudit, audit_transcripts  # noqa: E402
+from bench.transcripts import TranscriptAudit, audit_transcripts, settle  # noqa: E402
 from tests.hub.standin_rasa import StandInRasa  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -64,6 +66,10 @@ FLOWS: list[list[str]] = [
 # socket.io customers sometimes send two messages without waiting (answers must keep order).
 BURST = ["hello there", "how long does shipping take?"]
 TURN_TIMEOUT = 60.0
+# After the load, how long the hub may take to finish the turns still queued (`settle`)
+# before the transcripts are read: a turn that got no answer within TURN_TIMEOUT is `late`,
+# and `lost` only if it is still unprocessed after this.
+SETTLE_SECONDS = 120.0
 CONNECT_TIMEOUT = 20.0  # seconds a socket.io customer waits to be connected
 SESSION_TIMEOUT = 30.0  # and then for its session to be confirmed
 
@@ -79,7 +85,7 @@ class Tally:
     latencies_ms: list[float] = field(default_factory=list)
     errors: int = 0
     unanswered: int = 0  # nothing from Rasa, or the hub's "briefly unavailable"
-    lost: int = 0  # sent and never stored, processed or answered
+    lost: int = 0  # sent and never stored, processed or answered (from the transcripts)
     reordered: int = 0  # an answer that arrived before the answer to an earlier message
     sent: dict[str, list[str]] = field(default_factory=dict)  # channel key -> texts in order
     # socket.io messages whose answer did not come within TURN_TIMEOUT: (channel key, id)
@@ -106,13 +112,13 @@ def row(name: str, customers: int, seconds: float, tally: Tally) -> str:
     return (
         f"| {name} | {customers} | {len(lat) / seconds:,.1f} | {percentile(lat, 0.5):.1f} | "
         f"{percentile(lat, 0.95):.1f} | {percentile(lat, 0.99):.1f} | {tally.errors} | "
-        f"{tally.unanswered} | {tally.lost} | {tally.reordered} |"
+        f"{tally.unanswered} | {len(tally.late)} | {tally.lost} | {tally.reordered} |"
     )
 
 
 HEADER = (
-    "| path | customers | turns/s | p50 ms | p95 ms | p99 ms | errors | unanswered | lost "
-    "| reordered |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    "| path | customers | turns/s | p50 ms | p95 ms | p99 ms | errors | unanswered | late "
+    "| lost | reordered |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 )
 
 
@@ -226,8 +232,7 @@ async def socket_customer(base_url: str, index: int, until: float, pause: float)
                 ids.append(message_id)
                 try:
                     answered, text = await asyncio.wait_for(future, TURN_TIMEOUT)
-                except TimeoutError:
-                    tally.lost += 1
+                except TimeoutError:  # late; lost only if the transcript says so
                     tally.late.append((customer.session_id, message_id))
                     continue
                 if text == UNAVAILABLE_TEXT:
@@ -387,6 +392,8 @@ def main() -> None:
         hub_rest, hub_socket = asyncio.run(
             phase_hub(api_url, args.customers, args.seconds, args.think)
         )
+        sent = {**hub_rest.sent, **hub_socket.sent}
+        settle(api_url, keys["OPSDESK_AGENT_KEY"], ("rest", "socketio"), sent, SETTLE_SECONDS)
         for channel, tally in (("rest", hub_rest), ("socketio", hub_socket)):
             waiting = audit(api_url, keys["OPSDESK_AGENT_KEY"], channel, tally).waiting
             if waiting:

@@ -7,9 +7,11 @@ killed (SIGKILL) a third of the way into the phase.
 Customers are closed loops of mixed turns (bench_hub.py's flows: order status with
 verification, stock, shipping question, greeting, thanks, on socket.io also two messages
 back to back), half on REST and half on socket.io, spread over the api processes, for a
-bounded time. A turn is the time from sending a message to its first answer. Afterwards
-every conversation is read back through the ops API: `lost` (sent and not stored, stored
-and not processed, an answer not delivered), `doubled` (a message stored twice, or the same
+bounded time. A turn is the time from sending a message to its first answer; a socket.io
+customer waits 60 s for it, and an answer that did not come by then is `late`. Afterwards,
+once the hub has finished the turns still queued (up to 120 s), every conversation is read
+back through the ops API: `lost` (sent and not stored, stored and never processed, an
+answer not delivered), `doubled` (a message stored twice, or the same
 answer stored twice for one message) and `reordered` (stored or answered out of order).
 The load generator's own CPU (user + system, as a share of one core) is reported: it runs
 on the same machine and takes from what the replicas get.
@@ -48,6 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api import cli  # noqa: E402
 from bench.bench_hub import (  # noqa: E402
+    SETTLE_SECONDS,
     TURN_TIMEOUT,
     Tally,
     drop_database,
@@ -58,15 +61,15 @@ from bench.bench_hub import (  # noqa: E402
     socket_customer,
 )
 from bench.common import machine, percentile  # noqa: E402
-from bench.transcripts import _pages, audit_transcripts  # noqa: E402
+from bench.transcripts import _pages, audit_transcripts, settle  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("OPSDESK_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 RABBITMQ_URL = os.environ.get("OPSDESK_BENCH_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
 HEADER = (
-    "| replicas | customers | turns/s | p50 ms | p95 ms | p99 ms | errors | unanswered | lost "
-    "| doubled | reordered | load generator CPU |\n"
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    "| replicas | customers | turns/s | p50 ms | p95 ms | p99 ms | errors | unanswered | late "
+    "| lost | doubled | reordered | load generator CPU |\n"
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 )
 CPU_HEADER = (
     "| replicas | cores busy | CPU ms per turn | of which Rasa | actions | api | load generator "
@@ -171,8 +174,8 @@ def audit(api_url: str, agent_key: str, tally: Tally) -> tuple[tuple[int, int, i
 
 
 def explain_late(api_url: str, agent_key: str, tally: Tally) -> list[str]:
-    """What the stored transcript says of each socket.io message counted lost because its
-    answer did not reach the customer in time: still unprocessed, or answered (and when)."""
+    """What the stored transcript says of each socket.io message whose answer did not reach
+    the customer in time (`late`): still unprocessed, or answered (and when)."""
     lines = []
     with httpx.Client(
         base_url=api_url, headers={"Authorization": f"Bearer {agent_key}"}, timeout=60
@@ -208,7 +211,7 @@ def row(
     return (
         f"| {replicas} | {customers} | {len(lat) / seconds:,.1f} | {percentile(lat, 0.5):.0f} | "
         f"{percentile(lat, 0.95):.0f} | {percentile(lat, 0.99):.0f} | {tally.errors} | "
-        f"{tally.unanswered} | {lost + tally.lost} | {doubled} | "
+        f"{tally.unanswered} | {len(tally.late)} | {lost} | {doubled} | "
         f"{reordered + tally.reordered} | {cpu:.0%} |"
     )
 
@@ -245,10 +248,13 @@ def phase(
         cpu = account.generator / account.seconds
         if killer is not None:
             killer.join()
-        found, lost = audit(api_urls[0], overrides["OPSDESK_AGENT_KEY"], tally)
+        key = overrides["OPSDESK_AGENT_KEY"]
+        settle(api_urls[0], key, ("rest", "socketio"), tally.sent, SETTLE_SECONDS)
+        found, lost = audit(api_urls[0], key, tally)
         turns = row(name, args.customers, args.seconds, tally, found, cpu)
-        lost += explain_late(api_urls[0], overrides["OPSDESK_AGENT_KEY"], tally)
         turns += "".join(f"\n  (phase {name}, lost) {line}" for line in lost)
+        late = explain_late(api_urls[0], key, tally)
+        turns += "".join(f"\n  (phase {name}, late) {line}" for line in late)
         turns += "".join(
             f"\n  (phase {name}, errors) {n} x {kind}" for kind, n in tally.error_kinds.items()
         )

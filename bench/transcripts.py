@@ -3,6 +3,7 @@ customers lost, got twice or got out of order (bench_hub.py, bench_scale.py)."""
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -42,6 +43,36 @@ def _pages(api: httpx.Client, path: str, params: dict[str, Any]) -> list[dict[st
             params["after"] = page["items"][-1]["id"]
         else:
             params["cursor"] = page["next_cursor"]
+
+
+def settle(
+    api_url: str,
+    agent_key: str,
+    channels: Iterable[str],
+    sent: dict[str, list[str]],
+    seconds: float,
+) -> float:
+    """Wait (at most `seconds`) until no message of the customers in `sent` is still waiting
+    to be processed: a turn queued behind a slow one may still be on its way when a customer
+    stops waiting for it. Returns the seconds waited."""
+    started = time.monotonic()
+    with httpx.Client(
+        base_url=api_url, headers={"Authorization": f"Bearer {agent_key}"}, timeout=60
+    ) as api:
+        while time.monotonic() - started < seconds:
+            ids = {}
+            for channel in channels:
+                listed = _pages(api, "/api/v1/conversations", {"channel": channel, "limit": 200})
+                ids.update({c["channel_key"]: c["id"] for c in listed})
+            if not any(
+                m["direction"] == "inbound" and m["state"] == "received"
+                for key in sent
+                if key in ids
+                for m in _pages(api, f"/api/v1/conversations/{ids[key]}/messages", {"limit": 500})
+            ):
+                break
+            time.sleep(min(1.0, max(0.0, seconds - (time.monotonic() - started))))
+    return time.monotonic() - started
 
 
 def audit_transcripts(

@@ -21,8 +21,9 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-import redis.asyncio as aioredis
 from redis.asyncio.lock import Lock
+
+from api.hub.redis_client import redis_client
 
 log = logging.getLogger("opsdesk.hub.cluster")
 
@@ -46,7 +47,7 @@ class Cluster:
     """This process's view of the others (one per hub, made at its start)."""
 
     def __init__(self, redis_url: str) -> None:
-        self.redis = aioredis.from_url(redis_url)
+        self.redis = redis_client(redis_url)
         self.process_id = uuid.uuid4().hex
         self._tasks: list[asyncio.Task[None]] = []
 

@@ -50,6 +50,11 @@ DB_THREADS = 8
 
 # Between api processes only (never passed to listeners): a customer message was processed.
 ANSWERED = "answered"
+# A conversation's worker stopped by a fault (the database or Redis away) goes again after
+# this long, doubling on each failure in a row up to RETRY_MAX_SECONDS: its customer's
+# message is stored and must not wait for their next one.
+RETRY_FIRST_SECONDS = 1.0
+RETRY_MAX_SECONDS = 30.0
 
 Listener = Callable[[str, str, int | None], Awaitable[None]]
 T = TypeVar("T")
@@ -76,6 +81,8 @@ class Hub:
         self._background: set[asyncio.Task[Any]] = set()
         self._db_threads: anyio.CapacityLimiter | None = None
         self._activity = CustomerActivity(self._notify)
+        self._failures: dict[str, int] = {}  # conversation -> its worker's failures in a row
+        self._retries: dict[str, asyncio.TimerHandle] = {}
 
     # -- what channels call -------------------------------------------------------------
 
@@ -184,6 +191,9 @@ class Hub:
             self._kick(conversation_id)
 
     async def stop(self) -> None:
+        for handle in self._retries.values():
+            handle.cancel()
+        self._retries.clear()
         for task in list(self._workers.values()) + list(self._background):
             task.cancel()
         await asyncio.gather(*self._workers.values(), *self._background, return_exceptions=True)
@@ -206,6 +216,8 @@ class Hub:
             self._loop = loop
             self._workers.clear()
             self._background.clear()
+            self._retries.clear()
+            self._failures.clear()
             self._turns.forget_client()
             self._db_threads = anyio.CapacityLimiter(DB_THREADS)
 
@@ -332,8 +344,12 @@ class Hub:
                                     ANSWERED, conversation_id, turn.message_id
                                 )
                 self._resolve_conversation(conversation_id)
-        except Exception:  # noqa: BLE001 - the database failed; the next message resumes
-            log.exception("conversation %s: worker stopped", conversation_id)
+            self._failures.pop(conversation_id, None)
+        except Exception:  # noqa: BLE001 - the database or Redis failed: go again soon
+            delay = self._retry_later(conversation_id)
+            log.exception(
+                "conversation %s: worker stopped; going again in %.0f s", conversation_id, delay
+            )
         finally:
             self._workers.pop(conversation_id, None)
             if conversation_id in self._again:
@@ -341,6 +357,20 @@ class Hub:
                 self._kick(conversation_id)
             else:
                 self._greet.discard(conversation_id)
+
+    def _retry_later(self, conversation_id: str) -> float:
+        """Kick the conversation again after a delay that grows with its failures in a row."""
+        failures = self._failures.get(conversation_id, 0) + 1
+        self._failures[conversation_id] = failures
+        delay = min(RETRY_FIRST_SECONDS * 2 ** (failures - 1), RETRY_MAX_SECONDS)
+        if conversation_id not in self._retries:
+            loop = self._loop_or_raise()
+            self._retries[conversation_id] = loop.call_later(delay, self._retry, conversation_id)
+        return delay
+
+    def _retry(self, conversation_id: str) -> None:
+        self._retries.pop(conversation_id, None)
+        self._kick(conversation_id)
 
     async def _deliver_pending(self, conversation_id: str, channel: str | None = None) -> None:
         """Send the conversation's pending messages in order through its channel's sender;

@@ -18,8 +18,7 @@ import json
 import logging
 import time
 
-import redis.asyncio as aioredis
-
+from api.hub.redis_client import redis_client
 from api.rasa_profile import LOCK_KEY_PREFIX, LOCK_LIFETIME_SECONDS
 
 log = logging.getLogger("opsdesk.hub.rasa_locks")
@@ -46,7 +45,7 @@ class RasaLocks:
     """Reads the lock store the Rasa servers share (the Redis of OPSDESK_REDIS_URL)."""
 
     def __init__(self, redis_url: str, max_wait: float = LOCK_LIFETIME_SECONDS + 1.0) -> None:
-        self.redis = aioredis.from_url(redis_url)
+        self.redis = redis_client(redis_url)
         self.max_wait = max_wait
 
     async def wait_until_free(self, conversation_id: str) -> float:

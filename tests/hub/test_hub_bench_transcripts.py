@@ -1,14 +1,16 @@
 """The benchmarks' reading of the stored transcripts (bench/transcripts.py, shared by
 bench_hub.py and bench_scale.py), held against a real api over the stand-in Rasa: what was
-sent and answered counts nothing; a customer whose messages were never stored, or one message missing from a stored
-conversation, counts lost,
-and a transcript that differs from the order sent counts reordered."""
+sent and answered counts nothing; a customer whose messages were never stored, or one message
+missing from a stored conversation, counts lost, and a transcript that differs from the order
+sent counts reordered."""
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 
-from bench.transcripts import audit_transcripts
+from bench.transcripts import audit_transcripts, settle
 from tests.hub.conftest import HubStore
 from tests.hub.standin_rasa import StandInRasa
 
@@ -45,3 +47,25 @@ def test_the_benchmarks_count_lost_and_reordered_messages_from_the_transcripts(
     # Another channel's conversations are not read: the same keys are not found there.
     elsewhere = audit_transcripts(hub.store.base_url, agent_key, ("socketio",), sent)
     assert elsewhere.lost == 6
+
+
+def test_the_benchmarks_wait_for_queued_turns_before_reading_the_transcripts(
+    hub: HubStore, rasa_up: StandInRasa
+) -> None:
+    """A message still being processed when the customer stopped waiting is not counted
+    lost: `settle` waits until the hub has processed it (and no longer than it is told)."""
+    agent_key = hub.store.keys["agent"]
+    sender = f"bench-{uuid.uuid4().hex[:8]}"
+    sent = {sender: ["slow one"]}
+    rasa_up.delay = 1.2  # under the hub's timeout (RASA_TIMEOUT): answered, slowly
+    request = threading.Thread(target=hub.rest, args=(sender, "slow one"))
+    request.start()
+    try:
+        time.sleep(0.2)  # stored, its turn with the assistant under way
+        assert settle(hub.store.base_url, agent_key, ("rest",), sent, 0.3) < 0.8  # bounded
+        assert audit_transcripts(hub.store.base_url, agent_key, ("rest",), sent).lost == 1
+
+        assert settle(hub.store.base_url, agent_key, ("rest",), sent, 30) < 15
+        assert audit_transcripts(hub.store.base_url, agent_key, ("rest",), sent).lost == 0
+    finally:
+        request.join(timeout=30)

@@ -20,6 +20,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Awaitable
 from typing import Any
 
 import socketio
@@ -28,6 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from api.db import begin_write, session_scope
 from api.hub import get_hub
 from api.hub.messages import CustomerOffline, InboundMessage, OutboundMessage
+from api.hub.redis_client import RedisManager
 from api.ops.conversations import service as conversations
 
 log = logging.getLogger("opsdesk.hub.socketio")
@@ -90,9 +92,9 @@ def bot_uttered(message: OutboundMessage) -> list[dict[str, Any]]:
 def share_rooms(redis_url: str) -> None:
     """Several api processes: emits go through Redis to every process (socket.io's Redis
     manager), so a reply written on one reaches a customer connected to another."""
-    if isinstance(sio.manager, socketio.AsyncRedisManager):
+    if isinstance(sio.manager, RedisManager):
         return
-    sio.manager = socketio.AsyncRedisManager(redis_url)
+    sio.manager = RedisManager(redis_url)
     sio.manager.set_server(sio)
     sio.manager_initialized = False
 
@@ -180,11 +182,21 @@ async def _join(sid: str, session_id: str) -> None:
     if earlier and earlier != session_id:
         await sio.leave_room(sid, earlier, namespace=NAMESPACE)
         if cluster is not None:
-            await cluster.left(earlier, sid)
+            await _tell_cluster(cluster.left(earlier, sid), earlier)
     await sio.enter_room(sid, session_id, namespace=NAMESPACE)
     if cluster is not None:
-        await cluster.joined(session_id, sid)
+        await _tell_cluster(cluster.joined(session_id, sid), session_id)
     await sio.save_session(sid, {"session_id": session_id}, namespace=NAMESPACE)
+
+
+async def _tell_cluster(change: Awaitable[None], session_id: str) -> None:
+    """Record a socket joining or leaving a session's room in Redis. Redis away does not stop
+    the customer's chat: replies written on this process still reach them; one written on
+    another process waits, pending, until the session comes back."""
+    try:
+        await change
+    except Exception:  # noqa: BLE001 - the room here is still right
+        log.warning("session %s: its room could not be shared through Redis", session_id)
 
 
 async def _conversation_for(sid: str) -> str | None:

@@ -1,0 +1,153 @@
+"""Redis away for a moment (the api's OPSDESK_REDIS_URL goes through a TCP gate that is cut and
+opened again) loses no customer message: a conversation whose worker could not take its
+shared lock goes again by itself and answers the message with no further message from the
+customer, and a chat customer's session is confirmed meanwhile. Also, more Redis commands at
+once than a pool holds wait for a connection instead of failing (redis-py's own pool raises
+MaxConnectionsError past 100, which stopped workers at 200 customers)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from urllib.parse import urlparse
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+from redis.exceptions import MaxConnectionsError
+
+from api.hub import redis_client
+from tests.conftest import Store, drop_store, new_store, start_api, stop_api
+from tests.hub.chat_customer import ChatCustomer
+from tests.hub.conftest import environment
+from tests.hub.standin_rasa import StandInRasa
+from tests.hub.tcp_gate import TcpGate
+from tests.scale.conftest import REDIS_URL, require
+
+
+@pytest.fixture(scope="module")
+def gated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[StandInRasa, Store, TcpGate]]:
+    require(REDIS_URL, 6379)
+    target = urlparse(REDIS_URL)
+    gate = TcpGate(target.hostname or "127.0.0.1", target.port or 6379)
+    rasa = StandInRasa().start()
+    store = new_store("postgres", tmp_path_factory.mktemp("redis-faults"))
+    with environment(
+        OPSDESK_RASA_URL=rasa.url,
+        OPSDESK_RASA_TIMEOUT_SECONDS="10",
+        OPSDESK_REDIS_URL=gate.url(path=target.path or "/0"),
+    ):
+        start_api(store)
+    rasa.api_url, rasa.service_key = store.base_url, store.keys["service"]
+    try:
+        yield rasa, store, gate
+    finally:
+        gate.open()
+        stop_api(store)
+        rasa.stop()
+        gate.stop()
+        drop_store(store)
+
+
+def inbound_states(store: Store, channel: str, key: str) -> list[tuple[str, str]]:
+    with store.client("agent") as api:
+        listed = api.get("/api/v1/conversations", params={"channel": channel, "limit": 200})
+        found = [c for c in listed.json()["items"] if c["channel_key"] == key]
+        if not found:
+            return []
+        messages = api.get(
+            f"/api/v1/conversations/{found[0]['id']}/messages", params={"limit": 200}
+        ).json()["items"]
+    return [(m["text"], m["state"]) for m in messages if m["direction"] == "inbound"]
+
+
+def test_a_message_whose_worker_met_redis_away_is_answered_once_redis_is_back(
+    gated: tuple[StandInRasa, Store, TcpGate],
+) -> None:
+    rasa, store, gate = gated
+    sender = f"gate-{uuid.uuid4().hex[:8]}"
+    text = f"where is my parcel {sender}"
+    answers: list[httpx.Response] = []
+
+    def send() -> None:
+        answers.append(
+            httpx.post(
+                f"{store.base_url}/webhooks/rest/webhook",
+                json={"sender": sender, "message": text},
+                timeout=90,
+            )
+        )
+
+    gate.cut()
+    request = threading.Thread(target=send)
+    request.start()
+    try:
+        # Stored, and not processed while Redis is away.
+        deadline = time.monotonic() + 20
+        while not inbound_states(store, "rest", sender) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert inbound_states(store, "rest", sender) == [(text, "received")]
+        time.sleep(2)  # the worker has failed at least once by now
+        assert inbound_states(store, "rest", sender) == [(text, "received")]
+        assert "worker stopped" in store.log_path.read_text()
+    finally:
+        gate.open()
+    request.join(timeout=120)
+
+    # No second message: the worker went again by itself.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if inbound_states(store, "rest", sender) == [(text, "answered")]:
+            break
+        time.sleep(0.5)
+    assert inbound_states(store, "rest", sender) == [(text, "answered")]
+    assert [c.message for c in rasa.calls].count(text) == 1  # to the assistant once
+    assert answers and answers[0].status_code == 200
+
+
+def test_a_chat_session_is_confirmed_while_redis_is_away(
+    gated: tuple[StandInRasa, Store, TcpGate],
+) -> None:
+    _rasa, store, gate = gated
+
+    async def scenario() -> None:
+        customer = ChatCustomer(store.base_url)
+        gate.cut()
+        try:
+            await customer.connect()  # session_confirm within 10 s
+        finally:
+            gate.open()
+        try:
+            await customer.say("hello after the gap")
+            assert (await customer.next(timeout=60))["text"] == "echo: hello after the gap"
+        finally:
+            await customer.close()
+
+    asyncio.run(scenario())
+
+
+def test_more_commands_at_once_than_the_pool_holds_wait_for_a_connection(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    require(REDIS_URL, 6379)
+    monkeypatch.setattr(redis_client, "REDIS_CONNECTIONS", 3)
+    key = f"opsdesk:test:empty:{uuid.uuid4().hex}"
+
+    async def twenty_at_once(client: aioredis.Redis) -> list[object]:
+        try:
+            # Each holds its connection 0.2 s (a pop on an empty list that times out).
+            return await asyncio.gather(
+                *(client.blpop([key], timeout=0.2) for _ in range(20)), return_exceptions=True
+            )
+        finally:
+            await client.aclose()
+
+    waited = asyncio.run(twenty_at_once(redis_client.redis_client(REDIS_URL)))
+    assert waited == [None] * 20
+
+    # redis-py's own pool with the same cap fails them: what the pool above is for.
+    failed = asyncio.run(twenty_at_once(aioredis.from_url(REDIS_URL, max_connections=3)))
+    assert any(isinstance(r, MaxConnectionsError) for r in failed)
