@@ -54,6 +54,10 @@ class StandInRasa:
         assert self.server is not None
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
+    def messages_of_all(self) -> list[str]:
+        with self.lock:
+            return [c.message for c in self.calls]
+
     def messages_of(self, sender: str) -> list[str]:
         with self.lock:
             return [c.message for c in self.calls if c.sender == sender]

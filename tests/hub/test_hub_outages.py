@@ -1,9 +1,13 @@
-"""Redis away for a moment (the api's OPSDESK_REDIS_URL goes through a TCP gate that is cut and
-opened again) loses no customer message: a conversation whose worker could not take its
-shared lock goes again by itself and answers the message with no further message from the
-customer, and a chat customer's session is confirmed meanwhile. Also, more Redis commands at
-once than a pool holds wait for a connection instead of failing (redis-py's own pool raises
-MaxConnectionsError past 100, which stopped workers at 200 customers)."""
+"""Redis or the database away for a moment (the api reaches it through a TCP gate that is cut
+and opened again) loses no customer message.
+
+- Redis: a conversation whose worker could not take its shared lock goes again and answers
+  the message with no further message from the customer; a chat customer's session is
+  confirmed meanwhile. More Redis commands at once than a pool holds wait for a connection
+  instead of failing (redis-py's own pool raises MaxConnectionsError past 100, which stopped
+  workers and chat sessions at 200 customers).
+- The database: a worker that could not store the assistant's answer goes again by itself
+  once the database is back, and the message is answered, once."""
 
 from __future__ import annotations
 
@@ -26,6 +30,8 @@ from tests.hub.conftest import environment
 from tests.hub.standin_rasa import StandInRasa
 from tests.hub.tcp_gate import TcpGate
 from tests.scale.conftest import REDIS_URL, require
+
+PG_PORT = 5432
 
 
 @pytest.fixture(scope="module")
@@ -151,3 +157,66 @@ def test_more_commands_at_once_than_the_pool_holds_wait_for_a_connection(
     # redis-py's own pool with the same cap fails them: what the pool above is for.
     failed = asyncio.run(twenty_at_once(aioredis.from_url(REDIS_URL, max_connections=3)))
     assert any(isinstance(r, MaxConnectionsError) for r in failed)
+
+
+@pytest.fixture(scope="module")
+def db_gated(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[StandInRasa, Store, TcpGate]]:
+    store = new_store("postgres", tmp_path_factory.mktemp("db-outage"))
+    target = urlparse(store.url)
+    gate = TcpGate(target.hostname or "127.0.0.1", target.port or PG_PORT)
+    through_gate = store.url.replace(f"{target.hostname}:{target.port}", f"127.0.0.1:{gate.port}")
+    assert through_gate != store.url
+    rasa = StandInRasa().start()
+    with environment(OPSDESK_RASA_URL=rasa.url, OPSDESK_RASA_TIMEOUT_SECONDS="10"):
+        start_api(store, {"OPSDESK_DATABASE_URL": through_gate})
+    rasa.api_url, rasa.service_key = store.base_url, store.keys["service"]
+    try:
+        yield rasa, store, gate
+    finally:
+        gate.open()
+        stop_api(store)
+        rasa.stop()
+        gate.stop()
+        drop_store(store)
+
+
+def test_an_answer_the_database_could_not_take_is_had_again_once_it_is_back(
+    db_gated: tuple[StandInRasa, Store, TcpGate],
+) -> None:
+    rasa, store, gate = db_gated
+    text = f"is my order shipped {uuid.uuid4().hex[:8]}"
+    states = "SELECT string_agg(state, ',') FROM messages WHERE direction = 'inbound' AND text = :t"
+    rasa.delay = 2.0
+    request = threading.Thread(
+        target=lambda: httpx.post(
+            f"{store.base_url}/webhooks/rest/webhook",
+            json={"sender": f"db-{uuid.uuid4().hex[:8]}", "message": text},
+            timeout=90,
+        )
+    )
+    request.start()
+    try:
+        deadline = time.monotonic() + 20
+        while text not in rasa.messages_of_all() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert text in rasa.messages_of_all()  # stored; the assistant is thinking
+        gate.cut()  # ... and the database goes away before the answer is stored
+        time.sleep(4)
+        assert store.scalar(states, t=text) == "received"
+        assert "worker stopped" in store.log_path.read_text()
+    finally:
+        rasa.delay = 0.0
+        gate.open()
+    deadline = time.monotonic() + 60
+    while store.scalar(states, t=text) != "answered" and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert store.scalar(states, t=text) == "answered"  # with no further message
+    replies = store.scalar(
+        "SELECT count(*) FROM messages r JOIN messages m ON r.in_reply_to = m.id "
+        "WHERE m.text = :t AND r.direction = 'outbound'",
+        t=text,
+    )
+    assert replies == 1  # one answer stored, though the assistant was asked twice
+    request.join(timeout=120)
