@@ -1,5 +1,5 @@
-"""Redis or the database away for a moment (the api reaches it through a TCP gate that is cut
-and opened again) loses no customer message.
+"""Redis or the database away for a moment (the api reaches it through a TCP relay that is cut
+and restored) loses no customer message.
 
 - Redis: a conversation whose worker could not take its shared lock goes again and answers
   the message with no further message from the customer; a chat customer's session is
@@ -16,6 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
@@ -24,38 +25,43 @@ import redis.asyncio as aioredis
 from redis.exceptions import MaxConnectionsError
 
 from api.hub import redis_client
+from tests.api.tcp_cut import CuttableRelay
 from tests.conftest import Store, drop_store, new_store, start_api, stop_api
 from tests.hub.chat_customer import ChatCustomer
 from tests.hub.conftest import environment
 from tests.hub.standin_rasa import StandInRasa
-from tests.hub.tcp_gate import TcpGate
 from tests.scale.conftest import REDIS_URL, require
 
-PG_PORT = 5432
+
+def behind_relay(
+    tmp: Path, url: str, setting: str
+) -> Iterator[tuple[StandInRasa, Store, CuttableRelay]]:
+    """An api (on its own PostgreSQL database, the stand-in Rasa answering) that reaches
+    `url` (Redis, or the database itself when it is the store's) through a relay a test cuts."""
+    store = new_store("postgres", tmp)
+    url = url or store.url
+    target = urlparse(url)
+    relay = CuttableRelay((target.hostname or "127.0.0.1", target.port or 0))
+    rasa = StandInRasa().start()
+    env = {setting: url.replace(f"{target.hostname}:{target.port}", f"127.0.0.1:{relay.port}")}
+    with environment(OPSDESK_RASA_URL=rasa.url, OPSDESK_RASA_TIMEOUT_SECONDS="10"):
+        start_api(store, env)
+    rasa.api_url, rasa.service_key = store.base_url, store.keys["service"]
+    try:
+        yield rasa, store, relay
+    finally:
+        stop_api(store)
+        rasa.stop()
+        relay.cut()
+        drop_store(store)
 
 
 @pytest.fixture(scope="module")
-def gated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[StandInRasa, Store, TcpGate]]:
+def redis_behind_relay(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[StandInRasa, Store, CuttableRelay]]:
     require(REDIS_URL, 6379)
-    target = urlparse(REDIS_URL)
-    gate = TcpGate(target.hostname or "127.0.0.1", target.port or 6379)
-    rasa = StandInRasa().start()
-    store = new_store("postgres", tmp_path_factory.mktemp("redis-faults"))
-    with environment(
-        OPSDESK_RASA_URL=rasa.url,
-        OPSDESK_RASA_TIMEOUT_SECONDS="10",
-        OPSDESK_REDIS_URL=gate.url(path=target.path or "/0"),
-    ):
-        start_api(store)
-    rasa.api_url, rasa.service_key = store.base_url, store.keys["service"]
-    try:
-        yield rasa, store, gate
-    finally:
-        gate.open()
-        stop_api(store)
-        rasa.stop()
-        gate.stop()
-        drop_store(store)
+    yield from behind_relay(tmp_path_factory.mktemp("redis-away"), REDIS_URL, "OPSDESK_REDIS_URL")
 
 
 def inbound_states(store: Store, channel: str, key: str) -> list[tuple[str, str]]:
@@ -71,9 +77,9 @@ def inbound_states(store: Store, channel: str, key: str) -> list[tuple[str, str]
 
 
 def test_a_message_whose_worker_met_redis_away_is_answered_once_redis_is_back(
-    gated: tuple[StandInRasa, Store, TcpGate],
+    redis_behind_relay: tuple[StandInRasa, Store, CuttableRelay],
 ) -> None:
-    rasa, store, gate = gated
+    rasa, store, relay = redis_behind_relay
     sender = f"gate-{uuid.uuid4().hex[:8]}"
     text = f"where is my parcel {sender}"
     answers: list[httpx.Response] = []
@@ -87,7 +93,7 @@ def test_a_message_whose_worker_met_redis_away_is_answered_once_redis_is_back(
             )
         )
 
-    gate.cut()
+    relay.cut()
     request = threading.Thread(target=send)
     request.start()
     try:
@@ -100,7 +106,7 @@ def test_a_message_whose_worker_met_redis_away_is_answered_once_redis_is_back(
         assert inbound_states(store, "rest", sender) == [(text, "received")]
         assert "worker stopped" in store.log_path.read_text()
     finally:
-        gate.open()
+        relay.restore()
     request.join(timeout=120)
 
     # No second message: the worker went again by itself.
@@ -115,17 +121,17 @@ def test_a_message_whose_worker_met_redis_away_is_answered_once_redis_is_back(
 
 
 def test_a_chat_session_is_confirmed_while_redis_is_away(
-    gated: tuple[StandInRasa, Store, TcpGate],
+    redis_behind_relay: tuple[StandInRasa, Store, CuttableRelay],
 ) -> None:
-    _rasa, store, gate = gated
+    _rasa, store, relay = redis_behind_relay
 
     async def scenario() -> None:
         customer = ChatCustomer(store.base_url)
-        gate.cut()
+        relay.cut()
         try:
             await customer.connect()  # session_confirm within 10 s
         finally:
-            gate.open()
+            relay.restore()
         try:
             await customer.say("hello after the gap")
             assert (await customer.next(timeout=60))["text"] == "echo: hello after the gap"
@@ -160,32 +166,16 @@ def test_more_commands_at_once_than_the_pool_holds_wait_for_a_connection(
 
 
 @pytest.fixture(scope="module")
-def db_gated(
+def database_behind_relay(
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[StandInRasa, Store, TcpGate]]:
-    store = new_store("postgres", tmp_path_factory.mktemp("db-outage"))
-    target = urlparse(store.url)
-    gate = TcpGate(target.hostname or "127.0.0.1", target.port or PG_PORT)
-    through_gate = store.url.replace(f"{target.hostname}:{target.port}", f"127.0.0.1:{gate.port}")
-    assert through_gate != store.url
-    rasa = StandInRasa().start()
-    with environment(OPSDESK_RASA_URL=rasa.url, OPSDESK_RASA_TIMEOUT_SECONDS="10"):
-        start_api(store, {"OPSDESK_DATABASE_URL": through_gate})
-    rasa.api_url, rasa.service_key = store.base_url, store.keys["service"]
-    try:
-        yield rasa, store, gate
-    finally:
-        gate.open()
-        stop_api(store)
-        rasa.stop()
-        gate.stop()
-        drop_store(store)
+) -> Iterator[tuple[StandInRasa, Store, CuttableRelay]]:
+    yield from behind_relay(tmp_path_factory.mktemp("db-away"), "", "OPSDESK_DATABASE_URL")
 
 
 def test_an_answer_the_database_could_not_take_is_had_again_once_it_is_back(
-    db_gated: tuple[StandInRasa, Store, TcpGate],
+    database_behind_relay: tuple[StandInRasa, Store, CuttableRelay],
 ) -> None:
-    rasa, store, gate = db_gated
+    rasa, store, relay = database_behind_relay
     text = f"is my order shipped {uuid.uuid4().hex[:8]}"
     states = "SELECT string_agg(state, ',') FROM messages WHERE direction = 'inbound' AND text = :t"
     rasa.delay = 2.0
@@ -202,13 +192,13 @@ def test_an_answer_the_database_could_not_take_is_had_again_once_it_is_back(
         while text not in rasa.messages_of_all() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert text in rasa.messages_of_all()  # stored; the assistant is thinking
-        gate.cut()  # ... and the database goes away before the answer is stored
+        relay.cut()  # ... and the database goes away before the answer is stored
         time.sleep(4)
         assert store.scalar(states, t=text) == "received"
         assert "worker stopped" in store.log_path.read_text()
     finally:
         rasa.delay = 0.0
-        gate.open()
+        relay.restore()
     deadline = time.monotonic() + 60
     while store.scalar(states, t=text) != "answered" and time.monotonic() < deadline:
         time.sleep(0.5)
