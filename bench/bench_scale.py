@@ -9,7 +9,7 @@ verification, stock, shipping question, greeting, thanks, on socket.io also two 
 back to back), half on REST and half on socket.io, spread over the api processes, for a
 bounded time. A turn is the time from sending a message to its first answer; a socket.io
 customer waits 60 s for it, and an answer that did not come by then is `late`. Afterwards,
-once the hub has finished the turns still queued (up to 120 s), every conversation is read
+once the hub has finished the turns still queued (up to 300 s), every conversation is read
 back through the ops API: `lost` (sent and not stored, stored and never processed, an
 answer not delivered), `doubled` (a message stored twice, or the same
 answer stored twice for one message) and `reordered` (stored or answered out of order).
@@ -249,9 +249,13 @@ def phase(
         if killer is not None:
             killer.join()
         key = overrides["OPSDESK_AGENT_KEY"]
-        settle(api_urls[0], key, ("rest", "socketio"), tally.sent, SETTLE_SECONDS)
+        waited = settle(api_urls[0], key, ("rest", "socketio"), tally.sent, SETTLE_SECONDS)
         found, lost = audit(api_urls[0], key, tally)
         turns = row(name, args.customers, args.seconds, tally, found, cpu)
+        turns += (
+            f"\n  (phase {name}) waited {waited:.0f} s after the load for the hub's queued "
+            f"turns (at most {SETTLE_SECONDS:.0f})"
+        )
         turns += "".join(f"\n  (phase {name}, lost) {line}" for line in lost)
         late = explain_late(api_urls[0], key, tally)
         turns += "".join(f"\n  (phase {name}, late) {line}" for line in late)
