@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -34,6 +35,7 @@ EVENTS_CHANNEL = f"{PREFIX}:events"
 LOCK_SECONDS = 30.0
 LOCK_RENEW_SECONDS = 10.0
 LOCK_POLL_SECONDS = 0.02
+LOCK_WAIT_NOTE_SECONDS = 60.0
 # A process says it is alive every ALIVE_EVERY_SECONDS; its sockets count as connected
 # while it does (a process killed outright stops counting ALIVE_SECONDS later).
 ALIVE_SECONDS = 15
@@ -73,11 +75,31 @@ class Cluster:
 
     @contextlib.asynccontextmanager
     async def lock(self, name: str) -> AsyncIterator[None]:
-        """Hold `name` across all processes (waiting for it), extended while held."""
+        """Hold `name` across all processes (waiting for it), extended while held. A wait
+        longer than LOCK_WAIT_NOTE_SECONDS is logged every so often with the holder's token
+        (its process, and when it began to ask for the lock): a holder is expected to be done
+        within a Rasa timeout or two."""
+        key = f"{PREFIX}:lock:{name}"
         lock = Lock(
-            self.redis, f"{PREFIX}:lock:{name}", timeout=LOCK_SECONDS, sleep=LOCK_POLL_SECONDS
+            self.redis,
+            key,
+            timeout=LOCK_SECONDS,
+            sleep=LOCK_POLL_SECONDS,
+            blocking_timeout=LOCK_WAIT_NOTE_SECONDS,
         )
-        await lock.acquire()
+        token = f"{self.process_id}:{uuid.uuid4().hex[:8]}:since {time.time():.0f}"
+        waited = 0.0
+        while not await lock.acquire(token=token):
+            waited += LOCK_WAIT_NOTE_SECONDS
+            holder = await self.redis.get(key)
+            log.warning(
+                "cluster: waited %.0f s for %s; held by %s (this process is %s, now %.0f)",
+                waited,
+                name,
+                holder.decode() if isinstance(holder, bytes) else holder,
+                self.process_id,
+                time.time(),
+            )
         renew = asyncio.ensure_future(self._renew(lock))
         try:
             yield

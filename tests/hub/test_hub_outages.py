@@ -24,7 +24,7 @@ import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import MaxConnectionsError
 
-from api.hub import redis_client
+from api.hub import cluster, redis_client
 from tests.api.tcp_cut import CuttableRelay
 from tests.conftest import Store, drop_store, new_store, start_api, stop_api
 from tests.hub.chat_customer import ChatCustomer
@@ -210,3 +210,36 @@ def test_an_answer_the_database_could_not_take_is_had_again_once_it_is_back(
     )
     assert replies == 1  # one answer stored, though the assistant was asked twice
     request.join(timeout=120)
+
+
+def test_a_long_wait_for_a_shared_lock_names_its_holder(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    require(REDIS_URL, 6379)
+    monkeypatch.setattr(cluster, "LOCK_WAIT_NOTE_SECONDS", 0.3)
+    name = f"work:test-{uuid.uuid4().hex[:8]}"
+
+    async def scenario() -> list[str]:
+        holder, waiter = cluster.Cluster(REDIS_URL), cluster.Cluster(REDIS_URL)
+        order: list[str] = []
+        try:
+            async with holder.lock(name):
+                waiting = asyncio.ensure_future(take(waiter, order))
+                await asyncio.sleep(1.0)
+                order.append("released")
+            await asyncio.wait_for(waiting, 10)
+        finally:
+            await holder.redis.aclose()
+            await waiter.redis.aclose()
+        return [holder.process_id, waiter.process_id, *order]
+
+    async def take(waiter: cluster.Cluster, order: list[str]) -> None:
+        async with waiter.lock(name):
+            order.append("taken")
+
+    with caplog.at_level("WARNING", logger="opsdesk.hub.cluster"):
+        holder_id, waiter_id, *order = asyncio.run(scenario())
+    assert order == ["released", "taken"]  # the waiter waited, then had it
+    notes = [r.getMessage() for r in caplog.records if "waited" in r.getMessage()]
+    assert notes and all(f"held by {holder_id}:" in n for n in notes)
+    assert f"this process is {waiter_id}" in notes[0]
