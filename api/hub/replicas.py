@@ -10,7 +10,9 @@ and then its stored replies are the answer instead of a second run. A turn that 
 too long is not moved: the server may still be running it.
 
 A server that died mid-turn leaves its ticket on the conversation's lock until the ticket
-expires: the hub waits for that (api/hub/rasa_locks.py) before the next server runs the turn.
+expires: the hub waits for that (api/hub/rasa_locks.py) before the next server runs the turn,
+and before any turn of the conversation (its next turn may come through another api process,
+or follow an answer found in the tracker).
 """
 
 from __future__ import annotations
@@ -72,6 +74,10 @@ class RasaReplicas:
         broke the connection. `message_id` (the hub's) lets the next server tell whether the
         broken one handled the message already."""
         order = self.order_for(conversation_id)
+        if self.locks is not None:
+            # A server that died in the conversation's previous turn left its ticket: the
+            # turn may have been answered from the tracker, or moved, by another api process.
+            await self.locks.wait_until_free(conversation_id)
         maybe_handled = False
         last: RasaUnavailable | None = None
         for client in order:

@@ -168,9 +168,35 @@ def test_a_turn_moved_from_a_dead_server_waits_for_its_ticket(rasas: list[StandI
             await replicas.locks.redis.delete(lock_key(conversation))  # type: ignore[union-attr]
             await replicas.close()
 
-    started = time.time()
+    wall, clock = time.time(), time.monotonic()  # the stand-in stamps calls on the clock
     assert asyncio.run(scenario()) == ["echo: hi"]
     assert [c.message for c in rasas[0].calls] == ["hi"]  # the dead one had it first
     assert [c.message for c in rasas[1].calls] == ["hi"]  # then the next, once
-    sent_on = started + (rasas[1].calls[0].started - rasas[0].calls[0].started)
+    sent_on = wall + (rasas[1].calls[0].started - clock)
     assert sent_on >= expires - 0.2
+
+
+def test_the_next_turn_waits_for_a_dead_servers_ticket_too(rasas: list[StandInRasa]) -> None:
+    """The turn after one whose server died (its answer found in the tracker, or the next
+    message written to another api process) meets the dead server's ticket on a live server:
+    it is sent only once the ticket has expired, else Rasa 3.6 could wait on it forever."""
+    require(REDIS_URL, 6379)
+    urls = [rasas[0].url, rasas[1].url]
+    conversation = f"c-{uuid.uuid4().hex}"
+    expires = rasa_takes_a_ticket(conversation, lifetime=1.0)
+
+    async def scenario() -> list[str]:
+        replicas = RasaReplicas(urls, 5, locks=RasaLocks(REDIS_URL))
+        try:
+            replies = await replicas.turn(
+                conversation_id=conversation, text="next", metadata={}, message_id=2
+            )
+            return [r.text or "" for r in replies]
+        finally:
+            await replicas.locks.redis.delete(lock_key(conversation))  # type: ignore[union-attr]
+            await replicas.close()
+
+    wall, clock = time.time(), time.monotonic()  # the stand-in stamps calls on the clock
+    assert asyncio.run(scenario()) == ["echo: next"]
+    [call] = [c for r in rasas for c in r.calls if c.message == "next"]
+    assert wall + (call.started - clock) >= expires - 0.2  # not before the ticket expired
