@@ -143,6 +143,25 @@ def test_the_hub_reads_the_tickets_rasa_writes() -> None:
     assert 0.5 < asyncio.run(scenario()) <= 1.6
 
 
+def turn_with_rasas_locks(
+    urls: list[str], conversation: str, text: str, message_id: int
+) -> list[str]:
+    """One turn through RasaReplicas reading Rasa's lock store; the lock removed after."""
+
+    async def scenario() -> list[str]:
+        replicas = RasaReplicas(urls, 5, locks=RasaLocks(REDIS_URL))
+        try:
+            replies = await replicas.turn(
+                conversation_id=conversation, text=text, metadata={}, message_id=message_id
+            )
+            return [r.text or "" for r in replies]
+        finally:
+            await replicas.locks.redis.delete(lock_key(conversation))  # type: ignore[union-attr]
+            await replicas.close()
+
+    return asyncio.run(scenario())
+
+
 def test_a_turn_moved_from_a_dead_server_waits_for_its_ticket(rasas: list[StandInRasa]) -> None:
     """Rasa 3.6 loses a waiter whose own ticket expires together with the dead server's (it
     then waits forever): the hub sends the turn on only once the dead ticket has expired."""
@@ -157,19 +176,8 @@ def test_a_turn_moved_from_a_dead_server_waits_for_its_ticket(rasas: list[StandI
     )
     expires = rasa_takes_a_ticket(conversation, lifetime=1.0)
 
-    async def scenario() -> list[str]:
-        replicas = RasaReplicas(urls, 5, locks=RasaLocks(REDIS_URL))
-        try:
-            replies = await replicas.turn(
-                conversation_id=conversation, text="hi", metadata={}, message_id=1
-            )
-            return [r.text or "" for r in replies]
-        finally:
-            await replicas.locks.redis.delete(lock_key(conversation))  # type: ignore[union-attr]
-            await replicas.close()
-
     wall, clock = time.time(), time.monotonic()  # the stand-in stamps calls on the clock
-    assert asyncio.run(scenario()) == ["echo: hi"]
+    assert turn_with_rasas_locks(urls, conversation, "hi", 1) == ["echo: hi"]
     assert [c.message for c in rasas[0].calls] == ["hi"]  # the dead one had it first
     assert [c.message for c in rasas[1].calls] == ["hi"]  # then the next, once
     sent_on = wall + (rasas[1].calls[0].started - clock)
@@ -185,18 +193,7 @@ def test_the_next_turn_waits_for_a_dead_servers_ticket_too(rasas: list[StandInRa
     conversation = f"c-{uuid.uuid4().hex}"
     expires = rasa_takes_a_ticket(conversation, lifetime=1.0)
 
-    async def scenario() -> list[str]:
-        replicas = RasaReplicas(urls, 5, locks=RasaLocks(REDIS_URL))
-        try:
-            replies = await replicas.turn(
-                conversation_id=conversation, text="next", metadata={}, message_id=2
-            )
-            return [r.text or "" for r in replies]
-        finally:
-            await replicas.locks.redis.delete(lock_key(conversation))  # type: ignore[union-attr]
-            await replicas.close()
-
     wall, clock = time.time(), time.monotonic()  # the stand-in stamps calls on the clock
-    assert asyncio.run(scenario()) == ["echo: next"]
+    assert turn_with_rasas_locks(urls, conversation, "next", 2) == ["echo: next"]
     [call] = [c for r in rasas for c in r.calls if c.message == "next"]
     assert wall + (call.started - clock) >= expires - 0.2  # not before the ticket expired
