@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from tests.hub.conftest import ChatCustomer, HubStore
+from tests.hub.social_support import wait_until
 from tests.hub.standin_rasa import GREETING, StandInRasa
 
 pytestmark = pytest.mark.anyio
@@ -131,8 +132,15 @@ async def test_an_agent_reply_written_while_the_customer_is_away_arrives_on_retu
         assert event["metadata"]["message_id"] == reply_id
     finally:
         await back.close()
-    sent = [m for m in hub.transcript(conversation["id"]) if m["id"] == reply_id]
-    assert sent[0]["state"] == "sent"
+    # The delivery run records its outcome just after the emit.
+    wait_until(
+        "the reply recorded as sent",
+        lambda: (
+            [m["state"] for m in hub.transcript(conversation["id"]) if m["id"] == reply_id]
+            == ["sent"]
+        ),
+        10,
+    )
 
 
 def test_conversations_list_pages_and_filters_by_mode(hub: HubStore, rasa_up: StandInRasa) -> None:
