@@ -51,6 +51,9 @@ TRAINING_INPUTS = (
 )
 
 
+KEEP_ALIVE_SECONDS = 75
+
+
 def cmd_api(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -67,6 +70,10 @@ def cmd_api(args: argparse.Namespace) -> int:
         log_config=None,  # uvicorn's loggers go through the handler configured above
         log_level=settings.log_level,
         timeout_graceful_shutdown=2,
+        # Longer than any client's or balancer's idle keep-alive (httpx 5 s, nginx 60 s):
+        # with uvicorn's 5 s a client could send on a connection the api was closing that
+        # very moment and get a reset instead of an answer.
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
     return 0
 

@@ -10,7 +10,14 @@ raw path with an order number in it; a problem `code` from the code, never input
 
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 
 # Requests of the api take from a fraction of a millisecond (ping, a lookup on SQLite) to
 # seconds (a database that is going away).
@@ -49,6 +56,14 @@ idempotent_replays = Counter(
 database_unavailable = Counter(
     "opsdesk_database_unavailable",
     "Requests answered 503 because the database could not be reached",
+)
+assistant_turns_waiting = Gauge(
+    "opsdesk_assistant_turns_waiting",
+    "Customer turns waiting in this api process for a free request slot to a Rasa server",
+)
+assistant_busy = Counter(
+    "opsdesk_assistant_busy",
+    "Turns answered 'briefly unavailable' because no request slot to Rasa came free in time",
 )
 pruned_records = Counter(
     "opsdesk_pruned_records",

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     replicas: int = Field(default=1, ge=1, le=16)
     # A turn of the assistant that takes longer is answered "briefly unavailable".
     rasa_timeout_seconds: float = 20.0
+    # Turns each api process has in flight at each Rasa server at once; the others wait in
+    # the hub, in order, up to rasa_timeout_seconds (then "briefly unavailable").
+    rasa_concurrency: int = Field(default=8, ge=1, le=256)
     # Redis: Rasa's lock store and the socket.io rooms shared by several api processes.
     redis_url: str = ""
     # RabbitMQ (amqp://user:password@host:port/vhost): Rasa publishes every tracker event

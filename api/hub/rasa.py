@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+
+from api import metrics
 
 # Sent to Rasa before the first turn after a person hands the conversation back: Rasa's
 # built-in `restart` intent runs `action_restart`, which forgets slots and any open form.
@@ -13,16 +18,24 @@ RESTART = "/restart"
 GREET = "/greet"
 
 
+# Turns one api process has in flight at one Rasa server when nothing else is set.
+CONCURRENCY = 8
+
+
 class RasaUnavailable(Exception):
-    """Rasa did not answer in time, refused the connection or answered with an error.
+    """Rasa did not answer in time, refused the connection, answered with an error, or was
+    too busy to take the turn (`busy`: every slot of this process stayed taken).
     `unreached`: the message surely never got to Rasa (the connection was refused);
     `gone`: the server went away in the middle (the connection broke), so it may or may not
     have handled the message, and will handle nothing more of it."""
 
-    def __init__(self, reason: str, *, unreached: bool = False, gone: bool = False) -> None:
+    def __init__(
+        self, reason: str, *, unreached: bool = False, gone: bool = False, busy: bool = False
+    ) -> None:
         super().__init__(reason)
         self.unreached = unreached
         self.gone = gone
+        self.busy = busy
 
 
 @dataclass(frozen=True)
@@ -62,18 +75,54 @@ class RasaClient:
     """POSTs one customer message to `{rasa_url}/webhooks/rest/webhook` with the hub's
     conversation id as the sender; raises RasaUnavailable on any failure."""
 
-    def __init__(self, base_url: str, timeout: float, token: str = "") -> None:
+    def __init__(
+        self, base_url: str, timeout: float, token: str = "", concurrency: int = CONCURRENCY
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         # Rasa's HTTP API takes its token as a query parameter; its REST channel ignores it.
         self._params = {"token": token} if token else {}
+        # At most `concurrency` requests in flight, each on a kept-alive connection; the
+        # rest wait here, in order, up to `timeout`. A Rasa server works through its turns
+        # on one core: more at once only slows every one of them down, and past its accept
+        # backlog new connections time out (turns answered "unavailable" while Rasa still
+        # spends its CPU on turns the hub has given up on).
+        self._slots = asyncio.Semaphore(concurrency)
+        self._concurrency = concurrency
+        self._slot_wait = timeout
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
         )
+
+    @contextlib.asynccontextmanager
+    async def _slot(self) -> AsyncIterator[None]:
+        """One of this process's requests in flight to the server (waiting for a free one)."""
+        metrics.assistant_turns_waiting.inc()
+        try:
+            async with asyncio.timeout(self._slot_wait):
+                await self._slots.acquire()
+        except TimeoutError as exc:
+            metrics.assistant_busy.inc()
+            raise RasaUnavailable(
+                f"busy: {self._concurrency} requests in flight for {self._slot_wait:.0f} s",
+                busy=True,
+            ) from exc
+        finally:
+            metrics.assistant_turns_waiting.dec()
+        try:
+            yield
+        finally:
+            self._slots.release()
 
     async def turn(
         self, *, conversation_id: str, text: str, metadata: dict[str, Any]
+    ) -> list[BotReply]:
+        async with self._slot():
+            return await self._turn(conversation_id, text, metadata)
+
+    async def _turn(
+        self, conversation_id: str, text: str, metadata: dict[str, Any]
     ) -> list[BotReply]:
         try:
             response = await self._client.post(
@@ -99,9 +148,10 @@ class RasaClient:
         `hub_message_id`, read from the shared tracker store (HTTP API, token); None when
         no Rasa server handled that message."""
         try:
-            response = await self._client.get(
-                f"/conversations/{conversation_id}/tracker", params=self._params
-            )
+            async with self._slot():
+                response = await self._client.get(
+                    f"/conversations/{conversation_id}/tracker", params=self._params
+                )
         except httpx.HTTPError as exc:
             raise RasaUnavailable(f"{type(exc).__name__}: {exc}", unreached=True) from exc
         if response.status_code != 200:

@@ -22,7 +22,7 @@ import logging
 import time
 from typing import Any
 
-from api.hub.rasa import BotReply, RasaClient, RasaUnavailable
+from api.hub.rasa import CONCURRENCY, BotReply, RasaClient, RasaUnavailable
 from api.hub.rasa_locks import RasaLocks
 
 log = logging.getLogger("opsdesk.hub.replicas")
@@ -45,11 +45,12 @@ class RasaReplicas:
         timeout: float,
         token: str = "",
         locks: RasaLocks | None = None,
+        concurrency: int = CONCURRENCY,
     ) -> None:
         if not urls:
             raise ValueError("no Rasa server configured")
         self.locks = locks
-        self.clients = [RasaClient(url, timeout, token) for url in urls]
+        self.clients = [RasaClient(url, timeout, token, concurrency) for url in urls]
         self._down_until: dict[str, float] = {}
 
     def order_for(self, conversation_id: str) -> list[RasaClient]:

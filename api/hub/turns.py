@@ -64,6 +64,7 @@ class AssistantTurns:
                 locks=RasaLocks(settings.redis_url)
                 if settings.redis_url and len(urls) > 1
                 else None,
+                concurrency=settings.rasa_concurrency,
             )
         return self._rasa
 

@@ -217,6 +217,20 @@ def test_after_a_server_error_the_same_connection_serves_the_next_request(live: 
             assert status == 200 and b'"order_number":"10001"' in body
 
 
+def test_an_idle_kept_alive_connection_outlives_the_clients_own_idle_limit(live: Store) -> None:
+    """A client (httpx: 5 s) or a balancer (nginx: 60 s) drops an idle pooled connection
+    after its own limit; the api must not close it first, or a request sent as it closes is
+    reset unanswered (seen under load as a REST customer's ReadError)."""
+    url = urlsplit(live.base_url)
+    assert url.hostname and url.port
+    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+        status, _ = _raw_get(sock, url.netloc, "/api/v1/orders/10001", live.keys["admin"])
+        assert status == 200
+        time.sleep(6.5)  # past httpx's 5 s, and past uvicorn's own default of 5 s
+        status, body = _raw_get(sock, url.netloc, "/api/v1/orders/10001", live.keys["admin"])
+        assert status == 200 and b'"order_number":"10001"' in body
+
+
 # -- state machines and races -------------------------------------------------------------
 
 

@@ -197,3 +197,73 @@ def test_the_next_turn_waits_for_a_dead_servers_ticket_too(rasas: list[StandInRa
     assert turn_with_rasas_locks(urls, conversation, "next", 2) == ["echo: next"]
     [call] = [c for r in rasas for c in r.calls if c.message == "next"]
     assert wall + (call.started - clock) >= expires - 0.2  # not before the ticket expired
+
+
+def ids_homed_on(replicas: RasaReplicas, url: str, n: int) -> list[str]:
+    found: list[str] = []
+    while len(found) < n:
+        conversation = f"c-{uuid.uuid4().hex}"
+        if replicas.order_for(conversation)[0].base_url == url:
+            found.append(conversation)
+    return found
+
+
+def test_turns_past_the_concurrency_wait_in_the_hub_not_in_rasa(
+    rasas: list[StandInRasa],
+) -> None:
+    """Twelve conversations at once, three slots: Rasa never has more than three turns, and
+    every turn is answered, each exactly once."""
+    rasas[0].delay = 0.3
+    replicas = RasaReplicas([rasas[0].url], 10, concurrency=3)
+
+    async def scenario() -> list[str]:
+        answers = await asyncio.gather(
+            *(
+                replicas.turn(conversation_id=f"c-{n}", text=f"m{n}", metadata={}, message_id=n)
+                for n in range(12)
+            )
+        )
+        await replicas.close()
+        return [a[0].text for a in answers]
+
+    started = time.monotonic()
+    assert asyncio.run(scenario()) == [f"echo: m{n}" for n in range(12)]
+    assert rasas[0].max_active == 3
+    assert sorted(rasas[0].messages_of_all()) == sorted(f"m{n}" for n in range(12))
+    assert time.monotonic() - started >= 4 * 0.3  # four rounds of three
+
+
+def test_a_turn_that_gets_no_slot_in_time_is_busy_never_sent_and_not_moved(
+    rasas: list[StandInRasa],
+) -> None:
+    """One slot, a 2 s budget: the second turn waits 1.5 s and is answered; the third would
+    wait 3 s and is given up at 2 s, before anything reached any server."""
+    from prometheus_client import REGISTRY
+
+    replicas = RasaReplicas([rasas[0].url, rasas[1].url], 2.0, concurrency=1)
+    first, second, third = ids_homed_on(replicas, rasas[0].url, 3)
+    busy_before = REGISTRY.get_sample_value("opsdesk_assistant_busy_total") or 0.0
+
+    async def turn(conversation: str, text: str, delay: float) -> list[str] | RasaUnavailable:
+        await asyncio.sleep(delay)
+        try:
+            replies = await replicas.turn(
+                conversation_id=conversation, text=text, metadata={}, message_id=1
+            )
+        except RasaUnavailable as exc:
+            return exc
+        return [r.text for r in replies]
+
+    async def scenario() -> list[list[str] | RasaUnavailable]:
+        outcomes = await asyncio.gather(
+            turn(first, "slow 1.5", 0.0), turn(second, "slow 1.5", 0.05), turn(third, "hi", 0.1)
+        )
+        await replicas.close()
+        return list(outcomes)
+
+    one, two, three = asyncio.run(scenario())
+    assert one == ["echo: slow 1.5"] and two == ["echo: slow 1.5"]
+    assert isinstance(three, RasaUnavailable) and three.busy and not three.unreached
+    assert rasas[0].messages_of(third) == [] and rasas[1].calls == []
+    assert REGISTRY.get_sample_value("opsdesk_assistant_busy_total") == busy_before + 1
+    assert REGISTRY.get_sample_value("opsdesk_assistant_turns_waiting") == 0

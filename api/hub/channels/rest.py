@@ -72,7 +72,8 @@ async def rest_webhook(body: RestMessage) -> Any:
             text=body.message,
             metadata={"customer_name": str(name)[:120]} if name else {},
         ),
-        # a first server that dies mid-turn, then the next after the dead one's lock lapses
-        timeout=get_settings().rasa_timeout_seconds * 2 + LOCK_LIFETIME_SECONDS + 5,
+        # a wait for a free slot to Rasa, a first server that dies mid-turn, then the next
+        # after the dead one's lock lapses
+        timeout=get_settings().rasa_timeout_seconds * 3 + LOCK_LIFETIME_SECONDS + 5,
     )
     return json_response([rest_reply(body.sender, m) for m in replies])
