@@ -69,8 +69,9 @@ TURN_TIMEOUT = 60.0
 # After the load, how long the hub may take to finish the turns still queued (`settle`)
 # before the transcripts are read: a turn that got no answer within TURN_TIMEOUT is `late`,
 # and `lost` only if it is still unprocessed after this. Overloaded, one conversation can
-# hold several: a REST customer whose request ended unanswered (the hub's 80 s) writes
-# again while the first is still queued, and each may take the hub's Rasa timeout or more.
+# hold several: a REST customer whose request ended unanswered (the hub waits 3 x its Rasa
+# timeout + 20 s) writes again while the first is still queued, and each may take the hub's
+# Rasa timeout or more.
 SETTLE_SECONDS = 300.0
 CONNECT_TIMEOUT = 20.0  # seconds a socket.io customer waits to be connected
 SESSION_TIMEOUT = 30.0  # and then for its session to be confirmed

@@ -49,6 +49,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api import cli  # noqa: E402
+from api.settings import Settings  # noqa: E402
 from bench.bench_hub import (  # noqa: E402
     SETTLE_SECONDS,
     TURN_TIMEOUT,
@@ -280,6 +281,12 @@ def main() -> None:
     parser.add_argument("--think", type=float, default=1.0, help="seconds between turns")
     parser.add_argument("--rasa-timeout", type=float, default=30.0)
     parser.add_argument(
+        "--rasa-concurrency",
+        type=int,
+        default=Settings.model_fields["rasa_concurrency"].default,
+        help="turns each api process has in flight at each Rasa server",
+    )
+    parser.add_argument(
         "--phases",
         default=",".join(PHASES),
         help=f"which phases to run, comma separated, of {', '.join(PHASES)} (default: all)",
@@ -301,6 +308,7 @@ def main() -> None:
         "OPSDESK_RABBITMQ_URL": RABBITMQ_URL,
         "OPSDESK_RABBITMQ_QUEUE": queue,
         "OPSDESK_RASA_TIMEOUT_SECONDS": str(args.rasa_timeout),
+        "OPSDESK_RASA_CONCURRENCY": str(args.rasa_concurrency),
         "OPSDESK_LOG_LEVEL": "warning",
         **keys,
     }
@@ -309,7 +317,9 @@ def main() -> None:
         print(
             f"model {model.name}; PostgreSQL, Redis, RabbitMQ on loopback; {args.customers} "
             f"customers (half REST, half socket.io), {args.seconds:.0f} s per phase, "
-            f"{args.think:g} s between turns; the load generator runs on the same machine"
+            f"{args.think:g} s between turns; at most {args.rasa_concurrency} turns in flight "
+            "from each api process to each Rasa server; the load generator runs on the same "
+            "machine"
         )
         print(HEADER, flush=True)  # each row as its phase ends
         accounts = []
