@@ -18,7 +18,8 @@ RESTART = "/restart"
 GREET = "/greet"
 
 
-# Turns one api process has in flight at one Rasa server when nothing else is set.
+# Turns one api process has in flight at one Rasa server: the default of
+# OPSDESK_RASA_CONCURRENCY (api/settings.py), for clients made without settings.
 CONCURRENCY = 8
 
 
