@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
+from prometheus_client import REGISTRY
 
 from api.cli import RASA_BIN
 from api.hub.rasa import RasaUnavailable, replies_after
@@ -162,6 +163,16 @@ def turn_with_rasas_locks(
     return asyncio.run(scenario())
 
 
+def ids_homed_on(replicas: RasaReplicas, url: str, n: int) -> list[str]:
+    """n new conversation ids whose own server is `url`."""
+    found: list[str] = []
+    while len(found) < n:
+        conversation = f"c-{uuid.uuid4().hex}"
+        if replicas.order_for(conversation)[0].base_url == url:
+            found.append(conversation)
+    return found
+
+
 def test_a_turn_moved_from_a_dead_server_waits_for_its_ticket(rasas: list[StandInRasa]) -> None:
     """Rasa 3.6 loses a waiter whose own ticket expires together with the dead server's (it
     then waits forever): the hub sends the turn on only once the dead ticket has expired."""
@@ -169,11 +180,7 @@ def test_a_turn_moved_from_a_dead_server_waits_for_its_ticket(rasas: list[StandI
     rasas[0].drops = True  # killed with the turn in hand
     urls = [rasas[0].url, rasas[1].url]
     ranking = RasaReplicas(urls, 5)
-    conversation = next(  # one whose own server is the one that dies
-        c
-        for c in (f"c-{uuid.uuid4().hex}" for _ in range(200))
-        if ranking.order_for(c)[0].base_url == urls[0]
-    )
+    [conversation] = ids_homed_on(ranking, urls[0], 1)  # its own server is the one that dies
     expires = rasa_takes_a_ticket(conversation, lifetime=1.0)
 
     wall, clock = time.time(), time.monotonic()  # the stand-in stamps calls on the clock
@@ -197,15 +204,6 @@ def test_the_next_turn_waits_for_a_dead_servers_ticket_too(rasas: list[StandInRa
     assert turn_with_rasas_locks(urls, conversation, "next", 2) == ["echo: next"]
     [call] = [c for r in rasas for c in r.calls if c.message == "next"]
     assert wall + (call.started - clock) >= expires - 0.2  # not before the ticket expired
-
-
-def ids_homed_on(replicas: RasaReplicas, url: str, n: int) -> list[str]:
-    found: list[str] = []
-    while len(found) < n:
-        conversation = f"c-{uuid.uuid4().hex}"
-        if replicas.order_for(conversation)[0].base_url == url:
-            found.append(conversation)
-    return found
 
 
 def test_turns_past_the_concurrency_wait_in_the_hub_not_in_rasa(
@@ -238,8 +236,6 @@ def test_a_turn_that_gets_no_slot_in_time_is_busy_never_sent_and_not_moved(
 ) -> None:
     """One slot, a 2 s budget: the second turn waits 1.5 s and is answered; the third would
     wait 3 s and is given up at 2 s, before anything reached any server."""
-    from prometheus_client import REGISTRY
-
     replicas = RasaReplicas([rasas[0].url, rasas[1].url], 2.0, concurrency=1)
     first, second, third = ids_homed_on(replicas, rasas[0].url, 3)
     busy_before = REGISTRY.get_sample_value("opsdesk_assistant_busy_total") or 0.0
